@@ -1,0 +1,5 @@
+import sys
+
+from churn_core.cli import main
+
+sys.exit(main())
