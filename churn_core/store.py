@@ -1,0 +1,238 @@
+"""One private, locked-down in-memory DuckDB per browser session.
+
+The lock-down happens in the constructor, before any user data or SQL touches the database,
+in the order that DuckDB accepts (see ``shared/PITFALLS.md``):
+
+1. connect with replacement scans, extension auto-install/auto-load and community extensions
+   off, and a memory limit, thread count and temp-space cap of this session's own;
+2. ``SET allowed_directories`` to this session's folder;
+3. ``SET enable_external_access=false``;
+4. ``SET lock_configuration=true``.
+
+DuckDB has no statement timeout, so :meth:`SessionStore.query` interrupts the same connection
+from a timer thread. ``memory_limit`` does not cover every allocation (a huge ``repeat()`` goes
+past it), which is why user-typed SQL runs in a child process with OS limits
+(``churn_core.sqlguard``); this store runs the engine's own, known queries.
+"""
+
+import re
+import shutil
+import tempfile
+import threading
+import uuid
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from churn_core.errors import ChurnCoreError
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def quote_identifier(name):
+    """Quote a DuckDB identifier (table or column name), escaping embedded quotes."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+class SessionStore:
+    """A locked-down in-memory DuckDB database owned by one browser session.
+
+    Parameters
+    ----------
+    root_dir : str or Path, optional
+        The session's own folder, the only place DuckDB may read or write files. A fresh
+        temporary folder is created when omitted and removed by :meth:`close`.
+    memory_limit : str, default "1GB"
+        DuckDB buffer-manager limit for this session.
+    threads : int, default 1
+        Worker threads for this session's queries.
+    max_temp : str, default "1GB"
+        Cap on the spill-to-disk space (``max_temp_directory_size``).
+    timeout_s : float, default 10.0
+        Default time limit of :meth:`query`; the query is interrupted when it is reached.
+
+    Attributes
+    ----------
+    root_dir : Path
+        The session folder.
+    session_id : str
+        Random identifier of this store.
+    """
+
+    def __init__(self, root_dir=None, memory_limit="1GB", threads=1, max_temp="1GB", timeout_s=10.0):
+        if timeout_s is not None and timeout_s <= 0:
+            raise ChurnCoreError("store.bad_timeout", "timeout_s must be positive.")
+        self.session_id = uuid.uuid4().hex
+        self._owns_dir = root_dir is None
+        if root_dir is None:
+            root_dir = tempfile.mkdtemp(prefix=f"retention_{self.session_id[:8]}_")
+        self.root_dir = Path(root_dir).resolve()
+        self.root_dir.mkdir(parents=True, exist_ok=True)
+        self.timeout_s = timeout_s
+        self.memory_limit = memory_limit
+        self.threads = int(threads)
+        self.max_temp = max_temp
+        self._lock = threading.RLock()
+        temp_dir = self.root_dir / "duckdb_tmp"
+        temp_dir.mkdir(exist_ok=True)
+        self._con = duckdb.connect(
+            database=":memory:",
+            config={
+                "python_enable_replacements": False,
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+                "allow_community_extensions": False,
+                "memory_limit": memory_limit,
+                "threads": self.threads,
+                "max_temp_directory_size": max_temp,
+                "temp_directory": str(temp_dir),
+            },
+        )
+        root = str(self.root_dir).replace("'", "''")
+        self._con.execute(f"SET allowed_directories=['{root}']")
+        self._con.execute("SET enable_external_access=false")
+        self._con.execute("SET lock_configuration=true")
+        self._closed = False
+
+    # ------------------------------------------------------------------ data
+    def load_frame(self, name, df):
+        """Create (or replace) table ``name`` from a pandas DataFrame.
+
+        Uses ``CREATE TABLE ... AS`` so the data is materialised and visible to every cursor.
+        """
+        self._check_open()
+        if not _NAME_RE.match(str(name)):
+            raise ChurnCoreError("store.bad_table_name", f"Invalid table name {name!r}.", name=name)
+        if not isinstance(df, pd.DataFrame):
+            raise ChurnCoreError("store.not_a_frame", "load_frame expects a pandas DataFrame.")
+        with self._lock:
+            cur = self._con.cursor()
+            try:
+                cur.register("__incoming", df)
+                cur.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS SELECT * FROM __incoming")
+                cur.unregister("__incoming")
+            finally:
+                cur.close()
+        return self
+
+    def drop(self, name):
+        """Drop table ``name`` if it exists."""
+        self._check_open()
+        with self._lock:
+            self._con.execute(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
+
+    def tables(self):
+        """Names of the tables in this session, sorted."""
+        self._check_open()
+        with self._lock:
+            rows = self._con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE NOT internal ORDER BY table_name"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def columns(self, name):
+        """Column names of table ``name`` in order."""
+        self._check_open()
+        with self._lock:
+            rows = self._con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
+                [name],
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    # --------------------------------------------------------------- queries
+    def cursor(self):
+        """A new cursor on this session's database (one per script run or thread)."""
+        self._check_open()
+        return self._con.cursor()
+
+    def query(self, sql, params=None, max_rows=None, timeout_s=None):
+        """Run one query and return a DataFrame, interrupting it after ``timeout_s`` seconds.
+
+        Parameters
+        ----------
+        sql : str
+            The SQL text; values belong in ``params``, never pasted into ``sql``.
+        params : list or dict, optional
+            Query parameters.
+        max_rows : int, optional
+            Keep at most this many rows of the result.
+        timeout_s : float, optional
+            Overrides the store's default time limit.
+
+        Raises
+        ------
+        ChurnCoreError
+            ``store.timeout`` when the limit was reached, ``store.query_failed`` on SQL errors.
+        """
+        self._check_open()
+        limit = self.timeout_s if timeout_s is None else timeout_s
+        with self._lock:
+            cur = self._con.cursor()
+            timed_out = threading.Event()
+
+            def _interrupt():
+                timed_out.set()
+                cur.interrupt()
+
+            timer = threading.Timer(limit, _interrupt) if limit else None
+            try:
+                if timer:
+                    timer.start()
+                rel = cur.execute(sql, params) if params is not None else cur.execute(sql)
+                if max_rows is not None:
+                    rows = rel.fetchmany(int(max_rows))
+                    cols = [d[0] for d in rel.description] if rel.description else []
+                    result = pd.DataFrame.from_records(rows, columns=cols)
+                else:
+                    result = rel.df()
+            except duckdb.InterruptException as exc:
+                raise ChurnCoreError(
+                    "store.timeout",
+                    f"The query took longer than {limit:g} s and was stopped.",
+                    seconds=limit,
+                ) from exc
+            except duckdb.Error as exc:
+                if timed_out.is_set():
+                    raise ChurnCoreError(
+                        "store.timeout",
+                        f"The query took longer than {limit:g} s and was stopped.",
+                        seconds=limit,
+                    ) from exc
+                raise ChurnCoreError(
+                    "store.query_failed", f"The query failed: {exc}", detail=str(exc)
+                ) from exc
+            finally:
+                if timer:
+                    timer.cancel()
+                cur.close()
+        return result
+
+    # ------------------------------------------------------------- lifecycle
+    def _check_open(self):
+        if self._closed:
+            raise ChurnCoreError("store.closed", "This session's database was closed; reload the page.")
+
+    def close(self):
+        """Close the database and remove the session folder when the store created it."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._con.close()
+        finally:
+            if self._owns_dir:
+                shutil.rmtree(self.root_dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):  # best effort: sessions end without telling us
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001
+            pass
