@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from studio import state
 from studio.i18n import t
 
 st.title(t("app.title"))
@@ -9,5 +10,5 @@ st.markdown(f"##### {t('app.tagline')}")
 st.write(t("app.home.intro"))
 for step in range(1, 7):
     st.markdown(t(f"app.home.step{step}"))
-st.page_link("pages/1_data.py", label=t("app.home.start"), icon="📂")
+state.page_link("pages/1_data.py", t("app.home.start"), "📂")
 st.caption(t("app.home.privacy"))

@@ -14,6 +14,7 @@ import streamlit as st
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 LANG_KEY = "lang"
+_CHOICE_KEY = "_lang_choice"
 
 
 @functools.lru_cache(maxsize=None)
@@ -71,13 +72,20 @@ def t_error(exc):
     return str(exc) or exc.__class__.__name__
 
 
+def _on_language_change():
+    label = st.session_state.get(_CHOICE_KEY)
+    for code, name in LANGUAGES.items():
+        if name == label:
+            st.session_state[LANG_KEY] = code
+
+
 def language_switch():
     """Sidebar radio that switches the UI language for this session."""
-    current_lang()
+    st.session_state[_CHOICE_KEY] = LANGUAGES[current_lang()]
     st.sidebar.radio(
         "🌐 Language / 语言",
-        options=list(LANGUAGES),
-        format_func=LANGUAGES.get,
-        key=LANG_KEY,
+        options=list(LANGUAGES.values()),
+        key=_CHOICE_KEY,
         horizontal=True,
+        on_change=_on_language_change,
     )

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from churn_core.store import SessionStore
 from studio.i18n import t
@@ -22,9 +23,21 @@ def _close_store(store):
 
 
 @st.cache_resource(scope="session", show_spinner=False, on_release=_close_store)
-def get_store():
-    """This browser session's private, locked-down DuckDB (closed when the session ends)."""
+def _session_store():
     return SessionStore(memory_limit="1GB", threads=1, max_temp="1GB", timeout_s=20.0)
+
+
+def get_store():
+    """This browser session's private, locked-down DuckDB (closed when the session ends).
+
+    The current dataset is in it as table ``customers`` (loaded again if the store is new).
+    """
+    store = _session_store()
+    dataset = st.session_state.get("dataset")
+    if dataset is not None and getattr(store, "loaded_fingerprint", None) != dataset.load.fingerprint:
+        store.load_frame("customers", dataset.load.df)
+        store.loaded_fingerprint = dataset.load.fingerprint
+    return store
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,14 @@ class Dataset:
         return f"{self.load.fingerprint[:16]}-{digest}"
 
 
+def page_link(page, label, icon=None):
+    """A link to another page; plain text when the page is not routed (a page run on its own)."""
+    try:
+        st.page_link(page, label=label, icon=icon)
+    except StreamlitAPIException:
+        st.caption(label)
+
+
 def get_dataset():
     """The session's dataset, or None."""
     return st.session_state.get("dataset")
@@ -65,8 +86,8 @@ def set_dataset(load, roles):
     """Keep a new dataset, load it into the session store as ``customers``, forget old results."""
     previous = get_dataset()
     dataset = Dataset(load=load, roles=roles)
-    get_store().load_frame("customers", load.df)
     st.session_state["dataset"] = dataset
+    get_store()
     if previous is None or previous.load.fingerprint != load.fingerprint:
         st.session_state["model"] = None
         st.session_state["results"] = {}
@@ -89,7 +110,7 @@ def require_dataset():
     dataset = get_dataset()
     if dataset is None:
         st.info(t("app.need_data"))
-        st.page_link(DATA_PAGE, label=t("app.go_data"), icon="📂")
+        page_link(DATA_PAGE, t("app.go_data"), "📂")
         st.stop()
     return dataset
 
@@ -113,7 +134,7 @@ def require_model():
     model = get_model()
     if model is None:
         st.info(t("app.need_model"))
-        st.page_link(MODEL_PAGE, label=t("app.go_model"), icon="🧠")
+        page_link(MODEL_PAGE, t("app.go_model"), "🧠")
         st.stop()
     return model
 

@@ -1,0 +1,56 @@
+"""AppTest helpers: run any page through app.py with the sample (and a small model) in session."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "sample_data" / "customers.csv"
+
+
+@pytest.fixture(scope="session")
+def sample_dataset():
+    """The bundled sample loaded and role-detected once for the whole test session."""
+    from churn_core.ingest import load_file
+    from churn_core.roles import detect_roles
+    from studio.state import Dataset
+
+    load = load_file(SAMPLE)
+    return Dataset(load=load, roles=detect_roles(load.df))
+
+
+@pytest.fixture(scope="session")
+def small_model(sample_dataset):
+    """A churn model trained once on the sample (shared by every page test)."""
+    from churn_core.model import ChurnModel
+
+    return ChurnModel(random_state=0).fit(sample_dataset.df, sample_dataset.roles)
+
+
+def make_app(page, *, dataset=None, model=None, lang="en", timeout=60, results=None, segments=None):
+    """An AppTest of ``app.py`` opened on ``page`` (e.g. ``"pages/5_model.py"``), not yet run.
+
+    ``dataset`` / ``model`` (from the fixtures above) are put in session state the way the app
+    keeps them, so a page test starts where a user who loaded data (and trained) would be.
+    """
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.session_state["lang"] = lang
+    if dataset is not None:
+        at.session_state["dataset"] = dataset
+    if model is not None:
+        at.session_state["model"] = model
+    at.session_state["results"] = dict(results or {})
+    at.session_state["segments"] = dict(segments or {})
+    at.switch_page(page)
+    return at
+
+
+def chart_specs(at):
+    """Vega-Lite specs of the Altair charts on the page (AppTest shows them as UnknownElement)."""
+    import json
+
+    specs = []
+    for el in at.get("arrow_vega_lite_chart"):
+        specs.append(json.loads(el.proto.spec))
+    return specs

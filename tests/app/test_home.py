@@ -1,0 +1,30 @@
+"""The entry point routes, switches language, and the home page explains the product."""
+
+from tests.app.conftest import ROOT, make_app
+from streamlit.testing.v1 import AppTest
+
+
+def test_home_page_in_english():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Retention Studio"
+    assert at.sidebar.caption[0].value == "No data loaded yet"
+
+
+def test_language_switch_turns_the_page_chinese():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.session_state["lang"] = "en"
+    at.run()
+    at.sidebar.radio[0].set_value("简体中文").run()
+    assert not at.exception
+    assert at.title[0].value == "客户挽留工作室"
+    assert at.markdown[1].value == "客户挽留工作室把一张普通的客户表变成流失预警和挽留方案。"
+
+
+def test_sidebar_shows_the_loaded_dataset(sample_dataset):
+    at = make_app("pages/0_home.py", dataset=sample_dataset)
+    at.run()
+    assert not at.exception
+    assert at.sidebar.caption[0].value == "Loaded: customers.csv (20,000 customers)"
