@@ -1,0 +1,569 @@
+"""Offer catalogue: what the bank can offer to keep a customer, what it costs and what it may do.
+
+One :class:`Offer` (frozen dataclass) per retention offer; an :class:`OfferCatalogue` is an ordered
+tuple of offers with unique codes. The catalogue round-trips through a DataFrame (the editable table
+of the simulator page), JSON and CSV, with validation that names the offending row and column.
+
+Units and meaning of the numbers
+--------------------------------
+- ``contact_cost``: paid for every customer contacted (staff time, SMS, letter).
+- ``unit_cost``: paid only when the customer takes the offer up (fees waived, bonus interest...).
+  The planned cost of contacting one customer is therefore
+  ``contact_cost + take_up * unit_cost`` (an expectation; its spread is in the Monte Carlo).
+- ``take_up`` (with ``take_up_low`` / ``take_up_high``): share of contacted customers who accept.
+- ``effect_low`` / ``effect_mid`` / ``effect_high``: *relative* reduction of a customer's churn
+  probability when the customer takes the offer up (0.2 = a 30% risk becomes 24%).
+- ``eligibility``: ``""`` (everyone), ``"segment:NAME"`` (a saved segment) or a simple rule such as
+  ``"fees > 0"`` or ``"products < 5 and complaints >= 1"``; a rule's column is either a column of
+  the table or one of the lever keys below, found by name in English or Chinese.
+- ``capacity``: most customers the offer can go to in the period (``None`` = unlimited).
+- ``levers``: how the offer moves actionable features, for the model-based effect, written as
+  ``"fees=0; products+1"``. Lever keys (see :data:`LEVER_PATTERNS`): ``fees``, ``products``,
+  ``product_flag`` (the customer's most common product not yet held becomes 1), ``complaints``,
+  ``satisfaction``, ``balance_change``, ``relationship_manager``, ``logins``. Operators: ``=v``
+  (set), ``+v`` (add, capped at the largest value seen in the table), ``>=v`` (raise to at least v).
+
+Lever choices of the defaults (documented assumptions, editable):
+fee waiver -> fees to 0; deposit rate bonus -> the 3-month balance outflow stops (balance change
+raised to at least 0%: the bonus is paid to keep money that was leaving); loyalty points / tier
+upgrade -> satisfaction + 1; relationship-manager call -> complaints resolved (0); cross-sell ->
+products + 1 and the product's ``has_*`` flag; win-back call -> no lever (its effect stays assumed).
+"""
+
+import io
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field, fields, replace
+
+import numpy as np
+import pandas as pd
+
+from churn_core.errors import ChurnCoreError
+
+OFFER_CODES = ("fee_waiver", "rate_bonus", "loyalty_points", "rm_call", "cross_sell", "win_back")
+
+#: Column-name patterns per lever key, English then Chinese (matched case-insensitively).
+LEVER_PATTERNS = {
+    "fees": [r"^fees?(_paid)?(_12m)?$", r"fee", r"手续费", r"费用", r"年费"],
+    "products": [r"^num_?products$", r"numofproducts", r"product_?count", r"n_?products", r"产品数", r"持有产品"],
+    "complaints": [r"complain", r"投诉"],
+    "satisfaction": [r"satisf", r"满意"],
+    "balance_change": [r"balance_?change", r"bal(ance)?_?chg", r"余额变[化动]"],
+    "relationship_manager": [r"relationship_?manager", r"^has_rm$", r"客户经理"],
+    "logins": [r"login", r"登录"],
+    "product_flag": [r"^has_(?!relationship|rm$)", r"^(是否)?持有(?!产品)"],
+}
+
+_LEVER_RE = re.compile(r"^\s*([A-Za-z_]+)\s*(=|\+|>=)\s*(-?\d+(?:\.\d+)?)\s*$")
+_RULE_RE = re.compile(r"^\s*(.+?)\s*(==|!=|>=|<=|>|<|=|\bin\b)\s*(.+?)\s*$")
+
+FRAME_COLUMNS = [
+    "code", "name_en", "name_zh", "description_en", "description_zh",
+    "unit_cost", "contact_cost", "take_up", "take_up_low", "take_up_high",
+    "effect_low", "effect_mid", "effect_high", "eligibility", "capacity", "levers",
+]
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One move of an actionable feature: ``feature`` key, ``op`` in {"set","add","at_least"}."""
+
+    feature: str
+    op: str
+    amount: float
+
+    def __post_init__(self):
+        if self.feature not in LEVER_PATTERNS:
+            raise ChurnCoreError(
+                "offers.bad_lever", f"Unknown lever feature '{self.feature}'; use one of "
+                + ", ".join(LEVER_PATTERNS) + ".", lever=self.feature)
+        if self.op not in ("set", "add", "at_least"):
+            raise ChurnCoreError("offers.bad_lever", f"Unknown lever operation '{self.op}'.", lever=self.op)
+
+    def to_text(self):
+        sym = {"set": "=", "add": "+", "at_least": ">="}[self.op]
+        amount = int(self.amount) if float(self.amount).is_integer() else self.amount
+        return f"{self.feature}{sym}{amount}"
+
+
+def parse_levers(text):
+    """Parse ``"fees=0; products+1"`` into a tuple of :class:`Lever`.
+
+    Examples
+    --------
+    >>> parse_levers("fees=0; products+1")[1]
+    Lever(feature='products', op='add', amount=1.0)
+    """
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ()
+    out = []
+    for part in re.split(r"[;,，；]", str(text)):
+        if not part.strip():
+            continue
+        m = _LEVER_RE.match(part)
+        if not m:
+            raise ChurnCoreError(
+                "offers.bad_lever",
+                f"Cannot read the lever '{part.strip()}'; write it like 'fees=0', 'products+1' or "
+                "'balance_change>=0'.", lever=part.strip())
+        op = {"=": "set", "+": "add", ">=": "at_least"}[m.group(2)]
+        out.append(Lever(m.group(1), op, float(m.group(3))))
+    return tuple(out)
+
+
+def levers_to_text(levers):
+    return "; ".join(lv.to_text() for lv in levers)
+
+
+def _num(value, name, code, lo=None, hi=None):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ChurnCoreError("offers.bad_number", f"Offer '{code}': {name} must be a number, got {value!r}.",
+                             offer=code, field=name, value=str(value)) from None
+    if math.isnan(value) or math.isinf(value):
+        raise ChurnCoreError("offers.bad_number", f"Offer '{code}': {name} is missing.",
+                             offer=code, field=name, value=str(value))
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        bounds = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+        raise ChurnCoreError(
+            "offers.out_of_range", f"Offer '{code}': {name} must be {bounds}, got {value:g}.",
+            offer=code, field=name, value=value, low=lo, high=hi)
+    return value
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A retention offer and every assumption about it (see the module docstring for units)."""
+
+    code: str
+    name_en: str = ""
+    name_zh: str = ""
+    description_en: str = ""
+    description_zh: str = ""
+    unit_cost: float = 0.0
+    contact_cost: float = 0.0
+    take_up: float = 1.0
+    take_up_low: float | None = None
+    take_up_high: float | None = None
+    effect_low: float = 0.0
+    effect_mid: float = 0.0
+    effect_high: float = 0.0
+    eligibility: str = ""
+    capacity: int | None = None
+    levers: tuple = field(default_factory=tuple)
+
+    def __post_init__(self):
+        code = str(self.code or "").strip()
+        if not re.fullmatch(r"[A-Za-z0-9_\-]{1,40}", code):
+            raise ChurnCoreError("offers.bad_code", f"Offer code {self.code!r} must be 1-40 letters, digits or _.",
+                                 offer=str(self.code))
+        object.__setattr__(self, "code", code)
+        for name in ("name_en", "name_zh", "description_en", "description_zh", "eligibility"):
+            value = getattr(self, name)
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                value = ""
+            object.__setattr__(self, name, str(value).strip())
+        if not self.name_en:
+            object.__setattr__(self, "name_en", code)
+        object.__setattr__(self, "unit_cost", _num(self.unit_cost, "unit_cost", code, 0))
+        object.__setattr__(self, "contact_cost", _num(self.contact_cost, "contact_cost", code, 0))
+        take = _num(self.take_up, "take_up", code, 0, 1)
+        object.__setattr__(self, "take_up", take)
+        low = take if _missing(self.take_up_low) else _num(self.take_up_low, "take_up_low", code, 0, 1)
+        high = take if _missing(self.take_up_high) else _num(self.take_up_high, "take_up_high", code, 0, 1)
+        if not low <= take <= high:
+            raise ChurnCoreError("offers.bad_range", f"Offer '{code}': take-up needs low <= expected <= high.",
+                                 offer=code, field="take_up")
+        object.__setattr__(self, "take_up_low", low)
+        object.__setattr__(self, "take_up_high", high)
+        vals = [_num(getattr(self, n), n, code, 0, 1) for n in ("effect_low", "effect_mid", "effect_high")]
+        if not vals[0] <= vals[1] <= vals[2]:
+            raise ChurnCoreError("offers.bad_range", f"Offer '{code}': effect needs low <= mid <= high.",
+                                 offer=code, field="effect")
+        for n, v in zip(("effect_low", "effect_mid", "effect_high"), vals):
+            object.__setattr__(self, n, v)
+        if not _missing(self.capacity):
+            cap = _num(self.capacity, "capacity", code, 0)
+            if not float(cap).is_integer():
+                raise ChurnCoreError("offers.bad_number", f"Offer '{code}': capacity must be a whole number.",
+                                     offer=code, field="capacity", value=str(cap))
+            object.__setattr__(self, "capacity", int(cap))
+        else:
+            object.__setattr__(self, "capacity", None)
+        levers = self.levers
+        if isinstance(levers, str) or levers is None or (isinstance(levers, float) and math.isnan(levers)):
+            levers = parse_levers(levers)
+        object.__setattr__(self, "levers", tuple(levers))
+        if self.eligibility and not self.eligibility.startswith("segment:"):
+            parse_rule(self.eligibility)  # validates the syntax now, columns later
+
+    @property
+    def expected_cost(self):
+        """Planned cost of contacting one customer: contact + take-up x unit cost."""
+        return self.contact_cost + self.take_up * self.unit_cost
+
+    def name(self, lang="en"):
+        return (self.name_zh or self.name_en) if lang == "zh" else self.name_en
+
+    def description(self, lang="en"):
+        return (self.description_zh or self.description_en) if lang == "zh" else self.description_en
+
+
+def _missing(value):
+    if value is None:
+        return True
+    if isinstance(value, str) and not value.strip():
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+@dataclass(frozen=True)
+class OfferCatalogue:
+    """An ordered set of offers with unique codes."""
+
+    offers: tuple
+
+    def __post_init__(self):
+        offers = tuple(self.offers)
+        if not offers:
+            raise ChurnCoreError("offers.empty", "The offer catalogue is empty: add at least one offer.")
+        seen = set()
+        for offer in offers:
+            if not isinstance(offer, Offer):
+                raise ChurnCoreError("offers.bad_offer", "Every catalogue entry must be an Offer.")
+            if offer.code in seen:
+                raise ChurnCoreError("offers.duplicate_code", f"Offer code '{offer.code}' appears twice.",
+                                     offer=offer.code)
+            seen.add(offer.code)
+        object.__setattr__(self, "offers", offers)
+
+    def __iter__(self):
+        return iter(self.offers)
+
+    def __len__(self):
+        return len(self.offers)
+
+    @property
+    def codes(self):
+        return [o.code for o in self.offers]
+
+    def get(self, code):
+        for offer in self.offers:
+            if offer.code == code:
+                return offer
+        raise ChurnCoreError("offers.unknown_offer", f"No offer with code '{code}'.", offer=code)
+
+    def replace_offer(self, code, **changes):
+        return OfferCatalogue(tuple(replace(o, **changes) if o.code == code else o for o in self.offers))
+
+    def fingerprint(self):
+        """A stable string identifying the catalogue (for cache keys)."""
+        return json.dumps(catalogue_to_records(self), sort_keys=True, ensure_ascii=False)
+
+
+def default_catalogue():
+    """The six default offers (assumptions a bank would start from; all editable)."""
+    return OfferCatalogue((
+        Offer("fee_waiver", "Fee waiver", "免收手续费",
+              "Waive account and card fees for 12 months.", "12个月内免收账户和银行卡手续费。",
+              unit_cost=150, contact_cost=5, take_up=0.6, take_up_low=0.4, take_up_high=0.8,
+              effect_low=0.10, effect_mid=0.20, effect_high=0.30, eligibility="fees > 0",
+              capacity=None, levers=parse_levers("fees=0")),
+        Offer("rate_bonus", "Deposit rate bonus", "存款利率加点",
+              "+0.5 percentage points on deposits for 6 months.", "存款利率上浮0.5个百分点，为期6个月。",
+              unit_cost=300, contact_cost=5, take_up=0.4, take_up_low=0.25, take_up_high=0.55,
+              effect_low=0.15, effect_mid=0.25, effect_high=0.35, eligibility="",
+              capacity=None, levers=parse_levers("balance_change>=0")),
+        Offer("loyalty_points", "Loyalty points / tier upgrade", "积分奖励/会员升级",
+              "Bonus loyalty points and a one-tier upgrade.", "赠送积分并提升一级会员等级。",
+              unit_cost=80, contact_cost=3, take_up=0.5, take_up_low=0.3, take_up_high=0.7,
+              effect_low=0.05, effect_mid=0.10, effect_high=0.15, eligibility="",
+              capacity=None, levers=parse_levers("satisfaction+1")),
+        Offer("rm_call", "Relationship-manager call", "客户经理回访",
+              "A relationship manager calls and resolves open issues.", "客户经理致电，解决客户的未决问题。",
+              unit_cost=0, contact_cost=120, take_up=0.7, take_up_low=0.5, take_up_high=0.85,
+              effect_low=0.15, effect_mid=0.25, effect_high=0.40, eligibility="",
+              capacity=2000, levers=parse_levers("complaints=0")),
+        Offer("cross_sell", "Second product", "交叉销售第二个产品",
+              "Offer a second product (card, wealth or loan) on preferential terms.",
+              "以优惠条件推荐第二个产品（信用卡、理财或贷款）。",
+              unit_cost=100, contact_cost=20, take_up=0.15, take_up_low=0.08, take_up_high=0.25,
+              effect_low=0.20, effect_mid=0.35, effect_high=0.50, eligibility="products < 5",
+              capacity=None, levers=parse_levers("products+1; product_flag=1")),
+        Offer("win_back", "Win-back call", "挽留专线回访",
+              "A specialist retention call to customers about to leave.", "由挽留专员致电即将流失的客户。",
+              unit_cost=50, contact_cost=60, take_up=0.3, take_up_low=0.15, take_up_high=0.45,
+              effect_low=0.10, effect_mid=0.20, effect_high=0.35, eligibility="",
+              capacity=1000, levers=()),
+    ))
+
+
+# ----------------------------------------------------------------------------- round trips
+
+def catalogue_to_records(catalogue):
+    rows = []
+    for offer in catalogue:
+        rec = asdict(offer)
+        rec["levers"] = levers_to_text(offer.levers)
+        rows.append({k: rec[k] for k in FRAME_COLUMNS})
+    return rows
+
+
+def catalogue_to_frame(catalogue):
+    """The editable table: one row per offer, columns :data:`FRAME_COLUMNS`."""
+    frame = pd.DataFrame(catalogue_to_records(catalogue), columns=FRAME_COLUMNS)
+    frame["capacity"] = frame["capacity"].astype("Int64")
+    return frame
+
+
+def catalogue_from_frame(frame):
+    """Validate an (edited) table and build the catalogue; errors name the row and the column."""
+    if not isinstance(frame, pd.DataFrame):
+        raise ChurnCoreError("offers.bad_table", "The offer table must be a table.")
+    frame = frame.copy()
+    frame.columns = [str(c).strip() for c in frame.columns]
+    needed = {"code", "unit_cost", "contact_cost", "take_up", "effect_mid"}
+    missing = sorted(needed - set(frame.columns))
+    if missing:
+        raise ChurnCoreError("offers.missing_columns", "The offer table lacks the columns: " + ", ".join(missing) + ".",
+                             columns=", ".join(missing))
+    names = {f.name for f in fields(Offer)}
+    offers = []
+    for i, row in enumerate(frame.to_dict("records")):
+        if all(_missing(v) for v in row.values()):
+            continue  # a blank row added in the editor
+        kwargs = {k: (None if _missing(v) and k not in ("name_en",) else v) for k, v in row.items() if k in names}
+        if _missing(kwargs.get("effect_low")):
+            kwargs["effect_low"] = kwargs.get("effect_mid")
+        if _missing(kwargs.get("effect_high")):
+            kwargs["effect_high"] = kwargs.get("effect_mid")
+        for key in ("unit_cost", "contact_cost"):
+            if _missing(kwargs.get(key)):
+                kwargs[key] = 0.0
+        try:
+            offers.append(Offer(**kwargs))
+        except ChurnCoreError as exc:
+            raise ChurnCoreError(exc.code, f"Row {i + 1}: {exc.message}", row=i + 1, **exc.params) from None
+    return OfferCatalogue(tuple(offers))
+
+
+def catalogue_to_json(catalogue):
+    return json.dumps({"offers": catalogue_to_records(catalogue)}, ensure_ascii=False, indent=2)
+
+
+def catalogue_from_json(text):
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ChurnCoreError("offers.bad_json", f"The offers file is not valid JSON: {exc.msg} (line {exc.lineno}).") from None
+    if isinstance(data, dict):
+        data = data.get("offers")
+    if not isinstance(data, list):
+        raise ChurnCoreError("offers.bad_json", "The offers JSON must be a list of offers or {\"offers\": [...]}.")
+    return catalogue_from_frame(pd.DataFrame(data))
+
+
+def catalogue_to_csv(catalogue):
+    return catalogue_to_frame(catalogue).to_csv(index=False)
+
+
+def load_catalogue(path):
+    """Read an offer catalogue from a ``.json`` or ``.csv`` file (UTF-8, BOM allowed)."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        raise ChurnCoreError("offers.file_not_found", f"Offers file not found: {path}.", path=str(path))
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    if path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
+        return catalogue_from_json(text)
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype={"code": str, "eligibility": str, "levers": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ChurnCoreError("offers.bad_csv", f"Cannot read the offers CSV: {exc}.") from None
+    return catalogue_from_frame(frame)
+
+
+def save_catalogue(catalogue, path):
+    from pathlib import Path
+
+    path = Path(path)
+    text = catalogue_to_json(catalogue) if path.suffix.lower() == ".json" else catalogue_to_csv(catalogue)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ----------------------------------------------------------------------------- columns, rules, levers
+
+def detect_lever_columns(df, exclude=()):
+    """Map lever keys to columns of ``df`` by name (English or Chinese).
+
+    Returns ``{key: column}``; ``product_flag`` maps to a list of 0/1 product columns. Only numeric
+    (or boolean) columns qualify; columns in ``exclude`` (label, id) are skipped.
+    """
+    exclude = set(exclude)
+    numeric = [c for c in df.columns if c not in exclude and (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))]
+    found = {}
+    used = set()
+    for key, patterns in LEVER_PATTERNS.items():
+        if key == "product_flag":
+            continue
+        for pattern in patterns:
+            hits = [c for c in numeric if c not in used and re.search(pattern, str(c), re.IGNORECASE)]
+            if key != "logins":
+                hits = [c for c in hits if not re.search(r"change|chg|pct|变化|变动", str(c), re.I)] if key != "balance_change" else hits
+            if hits:
+                found[key] = hits[0]
+                used.add(hits[0])
+                break
+    flags = []
+    for c in numeric:
+        if c in used:
+            continue
+        if any(re.search(p, str(c), re.IGNORECASE) for p in LEVER_PATTERNS["product_flag"]):
+            vals = pd.unique(df[c].dropna())
+            if len(vals) <= 2 and set(np.asarray(vals, dtype=float)) <= {0.0, 1.0}:
+                flags.append(c)
+    if flags:
+        found["product_flag"] = flags
+    return found
+
+
+def parse_rule(rule):
+    """Parse ``"col > 3 and other == x"`` into ``[(col, op, value_text)]``."""
+    clauses = []
+    for part in re.split(r"\s+and\s+|\s*&&?\s*|\s*且\s*", str(rule).strip()):
+        if not part.strip():
+            continue
+        m = _RULE_RE.match(part)
+        if not m:
+            raise ChurnCoreError(
+                "offers.bad_rule",
+                f"Cannot read the eligibility rule '{part.strip()}'; write it like 'fees > 0' or "
+                "'segment:NAME'.", rule=part.strip())
+        op = "==" if m.group(2) == "=" else m.group(2).strip()
+        clauses.append((m.group(1).strip().strip("`\""), op, m.group(3).strip().strip("'\"")))
+    return clauses
+
+
+def _resolve_column(df, name, lever_columns):
+    if name in df.columns:
+        return name
+    lower = {str(c).lower(): c for c in df.columns}
+    if name.lower() in lower:
+        return lower[name.lower()]
+    col = lever_columns.get(name)
+    if isinstance(col, str):
+        return col
+    return None
+
+
+def compute_eligibility(df, catalogue, segments=None, lever_columns=None):
+    """Boolean matrix (customers x offers) of who may receive each offer, plus warning codes.
+
+    A rule whose column cannot be found makes the offer available to nobody (a rule that cannot be
+    checked is not satisfied) and adds ``("offers.rule_column_missing", code, column)`` to the
+    warnings; an unknown saved segment raises ``offers.unknown_segment``.
+    """
+    n = len(df)
+    segments = segments or {}
+    lever_columns = detect_lever_columns(df) if lever_columns is None else lever_columns
+    out = np.ones((n, len(catalogue)), dtype=bool)
+    warnings = []
+    for k, offer in enumerate(catalogue):
+        rule = offer.eligibility
+        if not rule:
+            continue
+        if rule.startswith("segment:"):
+            name = rule[len("segment:"):].strip()
+            if name not in segments:
+                raise ChurnCoreError("offers.unknown_segment",
+                                     f"Offer '{offer.code}' needs the saved segment '{name}', which does not exist.",
+                                     offer=offer.code, segment=name)
+            out[:, k] = np.asarray(segments[name].mask(df), dtype=bool)
+            continue
+        mask = np.ones(n, dtype=bool)
+        for col_name, op, value in parse_rule(rule):
+            col = _resolve_column(df, col_name, lever_columns)
+            if col is None:
+                warnings.append(("offers.rule_column_missing", offer.code, col_name))
+                mask[:] = False
+                break
+            mask &= _apply_clause(df[col], op, value)
+        out[:, k] = mask
+    return out, warnings
+
+
+def _apply_clause(series, op, value):
+    if op == "in":
+        items = [v.strip().strip("'\"") for v in re.split(r"[,，]", value.strip("()[] "))]
+        return series.astype(str).isin(items).to_numpy()
+    numeric = pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+    if numeric:
+        try:
+            target = float(value)
+        except ValueError:
+            raise ChurnCoreError("offers.bad_rule", f"'{value}' is not a number for column '{series.name}'.",
+                                 rule=value) from None
+        x = series.astype(float).to_numpy()
+    else:
+        target = value
+        x = series.astype(str).to_numpy()
+        if op not in ("==", "!="):
+            raise ChurnCoreError("offers.bad_rule", f"Column '{series.name}' is text: use == or != or in.",
+                                 rule=str(series.name))
+    with np.errstate(invalid="ignore"):
+        res = {"==": x == target, "!=": x != target, ">": x > target, ">=": x >= target,
+               "<": x < target, "<=": x <= target}[op]
+    return np.asarray(res, dtype=bool)
+
+
+def apply_levers(df, offer, lever_columns=None, maxima=None):
+    """A copy of ``df`` as it would be after the customer takes ``offer`` up.
+
+    Returns ``(moved_df, applied)`` where ``applied`` lists the lever keys that found a column. When
+    no lever applies, ``moved_df`` is ``df`` itself (unchanged) and ``applied`` is empty.
+    ``maxima`` ({column: cap}) bounds additions (defaults to each column's largest value in ``df``).
+    """
+    lever_columns = detect_lever_columns(df) if lever_columns is None else lever_columns
+    applied = [lv for lv in offer.levers if lv.feature in lever_columns]
+    if not applied:
+        return df, []
+    moved = df.copy()
+    for lv in applied:
+        if lv.feature == "product_flag":
+            flags = lever_columns["product_flag"]
+            # each customer gets the most widely held product they do not have yet
+            order = sorted(flags, key=lambda c: -float(pd.to_numeric(df[c], errors="coerce").mean()))
+            done = np.zeros(len(df), dtype=bool)
+            for c in order:
+                col = pd.to_numeric(moved[c], errors="coerce").to_numpy(dtype=float)
+                take = (~done) & (col == 0)
+                if take.any():
+                    col = col.copy()
+                    col[take] = lv.amount
+                    moved[c] = _cast_like(df[c], col)
+                done |= take
+            continue
+        col = lever_columns[lv.feature]
+        x = pd.to_numeric(moved[col], errors="coerce").to_numpy(dtype=float)
+        if lv.op == "set":
+            y = np.where(np.isnan(x), x, lv.amount)
+        elif lv.op == "add":
+            cap = (maxima or {}).get(col, np.nanmax(x) if np.isfinite(x).any() else np.inf)
+            y = np.where(x >= cap, x, np.minimum(x + lv.amount, cap))
+        else:
+            y = np.where(np.isnan(x), x, np.maximum(x, lv.amount))
+        moved[col] = _cast_like(df[col], y)
+    return moved, [lv.feature for lv in applied]
+
+
+def _cast_like(original, values):
+    if pd.api.types.is_integer_dtype(original) and not np.isnan(values).any():
+        return pd.Series(np.round(values), index=original.index).astype(original.dtype)
+    return pd.Series(values, index=original.index)
