@@ -1,0 +1,126 @@
+"""Child process that runs ONE user SQL query under OS limits: ``python -m churn_core.sql_worker``.
+
+Started by :func:`churn_core.sqlguard.run_user_sql` (``subprocess``, never a fork of the server).
+Protocol:
+
+* stdin: one JSON object ``{"tables": {name: parquet_path}, "sql": str, "max_rows": int,
+  "memory_limit_mb": int, "address_space_mb": int, "cpu_s": int}``;
+* stdout: the result as an Arrow IPC stream (at most ``max_rows`` rows);
+* stderr: one JSON line, ``{"ok": true, "rows": n, "truncated": bool, "maxrss_kb": k}`` or
+  ``{"ok": false, "code": "...", "message": "..."}``.
+
+Limits set before DuckDB is imported: address space (``RLIMIT_AS``, so a huge ``repeat()`` fails
+instead of eating the machine), CPU seconds, no core dumps and no file writes
+(``RLIMIT_FSIZE=0``). DuckDB itself: private in-memory database, one thread, a memory limit, no
+spilling (empty ``temp_directory``), replacement scans, extension loading and external access off,
+configuration locked, before the user's SQL runs. The parent adds a wall-clock kill.
+
+This module imports nothing from the rest of ``churn_core`` so that it starts fast.
+"""
+
+import json
+import resource
+import sys
+
+EXIT_OK = 0
+EXIT_REFUSED = 3
+EXIT_FAILED = 4
+EXIT_OOM = 5
+
+
+def _report(payload):
+    sys.stderr.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    sys.stderr.flush()
+
+
+def _limit(kind, value):
+    soft, hard = resource.getrlimit(kind)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(kind, (value, hard if hard != resource.RLIM_INFINITY else value))
+
+
+def main():
+    request = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+    mb = 2**20
+    _limit(resource.RLIMIT_CORE, 0)
+    _limit(resource.RLIMIT_FSIZE, 0)
+    _limit(resource.RLIMIT_CPU, int(request.get("cpu_s", 30)))
+    _limit(resource.RLIMIT_AS, int(request.get("address_space_mb", 2048)) * mb)
+
+    import duckdb  # after the limits: its allocations count against them
+    import pyarrow as pa
+
+    con = duckdb.connect(
+        database=":memory:",
+        config={
+            "python_enable_replacements": False,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "allow_community_extensions": False,
+            "memory_limit": f"{int(request.get('memory_limit_mb', 512))}MB",
+            "threads": 1,
+            "temp_directory": "",
+            "max_temp_directory_size": "0B",
+        },
+    )
+    for name, path in request.get("tables", {}).items():
+        ident = '"' + str(name).replace('"', '""') + '"'
+        con.execute(f"CREATE TABLE {ident} AS SELECT * FROM read_parquet(?)", [str(path)])
+    con.execute("SET enable_external_access=false")
+    con.execute("SET lock_configuration=true")
+
+    sql = request["sql"]
+    statements = duckdb.extract_statements(sql)
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        _report({"ok": False, "code": "sql.not_select", "message": "Only one SELECT statement is allowed."})
+        return EXIT_REFUSED
+
+    max_rows = int(request.get("max_rows", 10000))
+    try:
+        reader = con.sql(sql).to_arrow_reader(min(max_rows + 1, 2048) or 1)
+        batches, rows = [], 0
+        for batch in reader:
+            batches.append(batch)
+            rows += batch.num_rows
+            if rows > max_rows:
+                break
+        schema = reader.schema
+        table = pa.Table.from_batches(batches, schema=schema) if batches else schema.empty_table()
+    except MemoryError:
+        _report({"ok": False, "code": "sql.out_of_memory", "message": "The query needs more memory than allowed."})
+        return EXIT_OOM
+    except duckdb.OutOfMemoryException as exc:
+        _report({"ok": False, "code": "sql.out_of_memory", "message": str(exc).splitlines()[0]})
+        return EXIT_OOM
+    except duckdb.Error as exc:
+        _report({"ok": False, "code": "sql.query_failed", "message": str(exc).strip()})
+        return EXIT_FAILED
+    truncated = table.num_rows > max_rows
+    if truncated:
+        table = table.slice(0, max_rows)
+    out = sys.stdout.buffer
+    with pa.ipc.new_stream(out, table.schema) as writer:
+        writer.write_table(table)
+    out.flush()
+    _report({
+        "ok": True,
+        "rows": table.num_rows,
+        "truncated": truncated,
+        "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    })
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    try:
+        code = main()
+    except MemoryError:
+        _report({"ok": False, "code": "sql.out_of_memory", "message": "The query needs more memory than allowed."})
+        code = EXIT_OOM
+    except Exception as exc:  # noqa: BLE001 - report one line to the parent, never a traceback
+        name = exc.__class__.__name__
+        code_name = "sql.out_of_memory" if "OutOfMemory" in name else "sql.query_failed"
+        _report({"ok": False, "code": code_name, "message": str(exc).strip() or name})
+        code = EXIT_OOM if code_name == "sql.out_of_memory" else EXIT_FAILED
+    sys.exit(code)
