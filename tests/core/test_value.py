@@ -1,0 +1,149 @@
+"""Customer value: DuckDB results equal the documented formula computed independently in pandas."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn_core import segments as S
+from churn_core import value as V
+from churn_core.errors import ChurnCoreError
+from churn_core.store import SessionStore
+
+
+@pytest.fixture(scope="module")
+def sample(sample_path, tmp_path_factory):
+    df = pd.read_csv(sample_path)
+    store = SessionStore(root_dir=tmp_path_factory.mktemp("value"))
+    store.load_frame("customers", df)
+    cols = S.detect_columns(df, SimpleNamespace(roles={}, label="churned", positive=1, id_columns=["customer_id"]))
+    yield store, df, cols
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def cm(churn_modelling_path, tmp_path_factory):
+    df = pd.read_csv(churn_modelling_path)
+    store = SessionStore(root_dir=tmp_path_factory.mktemp("value_cm"))
+    store.load_frame("customers", df)
+    cols = S.detect_columns(df, SimpleNamespace(roles={}, label="Exited", positive=1, id_columns=["RowNumber", "CustomerId", "Surname"]))
+    yield store, df, cols
+    store.close()
+
+
+def pandas_value(df, a, p, balance="balance", assets="total_assets", products="num_products", fees="fees_paid_12m"):
+    """The module docstring's formula, written independently."""
+    c = df[balance].fillna(0) * a.balance_margin
+    if assets:
+        c = c + (df[assets].fillna(0) - df[balance].fillna(0)).clip(lower=0) * a.asset_margin
+    c = c + df[products].fillna(0) * a.product_margin
+    if fees:
+        c = c + df[fees].fillna(0) * a.fee_share
+    c = c - a.cost_to_serve
+    r = (1 - p) ** (12 / a.churn_period_months)
+    q = r / (1 + a.discount_rate)
+    ltv = c * (1 - q ** a.horizon_years) / (1 - q)
+    return c, ltv, p * ltv
+
+
+def test_whole_base_matches_formula(sample):
+    store, df, cols = sample
+    a = V.ValueAssumptions()
+    out = V.compute_value(store, cols, a).iloc[0]
+    p = pd.Series(df["churned"].mean(), index=df.index)
+    c, ltv, var = pandas_value(df, a, p)
+    assert out["customers"] == 20000
+    assert out["churn_rate"] == pytest.approx(0.1451)
+    assert out["total_contribution"] == pytest.approx(c.sum(), rel=1e-9)
+    assert out["total_ltv"] == pytest.approx(ltv.sum(), rel=1e-9)
+    assert out["value_at_risk"] == pytest.approx(var.sum(), rel=1e-9)
+    assert out["retention_per_year"] == pytest.approx((1 - 0.1451) ** 4, rel=1e-12)
+    assert out["avg_tenure_years"] == pytest.approx(df["tenure_months"].mean() / 12, rel=1e-12)
+    assert out["txn_trend"] == pytest.approx(df["txn_this_quarter"].sum() / df["txn_last_quarter"].sum() - 1, rel=1e-12)
+    assert out["avg_balance_change"] == pytest.approx(df["balance_change_3m_pct"].mean(), rel=1e-12)
+
+
+def test_by_region_uses_each_regions_churn_rate(sample):
+    store, df, cols = sample
+    a = V.ValueAssumptions(balance_margin=0.02, product_margin=80, cost_to_serve=25, discount_rate=0.1, horizon_years=3)
+    out = V.compute_value(store, cols, a, grouping=["region"])
+    p = df.groupby("region")["churned"].transform("mean")
+    c, ltv, var = pandas_value(df, a, p)
+    g = pd.DataFrame({"region": df["region"], "c": c, "ltv": ltv, "var": var}).groupby("region").sum()
+    assert out["region"].tolist() == g.index.tolist()
+    np.testing.assert_allclose(out["total_contribution"], g["c"], rtol=1e-9)
+    np.testing.assert_allclose(out["total_ltv"], g["ltv"], rtol=1e-9)
+    np.testing.assert_allclose(out["value_at_risk"], g["var"], rtol=1e-9)
+    assert out["share_of_value_at_risk"].sum() == pytest.approx(1.0)
+
+
+def test_model_probability_replaces_history(sample):
+    store, df, cols = sample
+    a = V.ValueAssumptions()
+    rng = np.random.default_rng(0)
+    proba = rng.uniform(0, 0.6, len(df))
+    out = V.compute_value(store, cols, a, grouping=["region"], proba=proba)
+    c, ltv, var = pandas_value(df, a, pd.Series(proba, index=df.index))
+    g = pd.DataFrame({"region": df["region"], "p": proba, "var": var}).groupby("region").agg(p=("p", "mean"), var=("var", "sum"))
+    np.testing.assert_allclose(out["risk"], g["p"], rtol=1e-9)
+    np.testing.assert_allclose(out["value_at_risk"], g["var"], rtol=1e-9)
+    assert "churn_proba" not in store.tables()  # temporary table removed
+
+
+def test_top_at_risk_lists_largest_first(sample):
+    store, df, cols = sample
+    a = V.ValueAssumptions()
+    top = V.compute_top_at_risk(store, cols, a, limit=10, id_column="customer_id")
+    p = pd.Series(df["churned"].mean(), index=df.index)
+    _, _, var = pandas_value(df, a, p)
+    want = df.assign(var=var).sort_values("var", ascending=False, kind="stable").head(10)
+    assert top["customer_id"].tolist() == want["customer_id"].tolist()
+    np.testing.assert_allclose(top["value_at_risk"], want["var"], rtol=1e-9)
+
+
+def test_value_by_saved_segments(sample):
+    store, df, cols = sample
+    seg = S.Segment("older", (S.Condition("age", ">=", 60),))
+    out = V.compute_value_for_segments(store, cols, {"older": seg})
+    assert out["segment"].tolist() == ["__all__", "older"]
+    assert out["customers"].tolist() == [20000, int((df["age"] >= 60).sum())]
+    part = df[df["age"] >= 60]
+    assert out.loc[1, "churn_rate"] == pytest.approx(part["churned"].mean())
+
+
+def test_churn_modelling_value_by_geography(cm):
+    store, df, cols = cm
+    a = V.ValueAssumptions(churn_period_months=12)
+    out = V.compute_value(store, cols, a, grouping=["Geography"])
+    p = df.groupby("Geography")["Exited"].transform("mean")
+    c, ltv, var = pandas_value(df, a, p, balance="Balance", assets=None, products="NumOfProducts", fees=None)
+    g = pd.DataFrame({"k": df["Geography"], "var": var, "c": c}).groupby("k").sum()
+    np.testing.assert_allclose(out["value_at_risk"], g["var"], rtol=1e-9)
+    np.testing.assert_allclose(out["total_contribution"], g["c"], rtol=1e-9)
+    assert out["share_active"].round(4).tolist() == [0.5168, 0.4974, 0.5297]
+
+
+@pytest.mark.parametrize(
+    "kw,code",
+    [
+        ({"balance_margin": -0.1}, "value.bad_assumption"),
+        ({"discount_rate": 1.5}, "value.bad_discount"),
+        ({"horizon_years": 0}, "value.bad_horizon"),
+        ({"churn_period_months": 0}, "value.bad_period"),
+    ],
+)
+def test_bad_assumptions(kw, code):
+    with pytest.raises(ChurnCoreError) as info:
+        V.ValueAssumptions(**kw)
+    assert info.value.code == code
+
+
+def test_bad_probabilities(sample):
+    store, df, cols = sample
+    with pytest.raises(ChurnCoreError) as info:
+        V.compute_value(store, cols, proba=[0.1, 0.2])
+    assert info.value.code == "value.proba_length"
+    with pytest.raises(ChurnCoreError) as info:
+        V.compute_value(store, cols, proba=np.full(len(df), 1.5))
+    assert info.value.code == "value.proba_range"
