@@ -217,33 +217,29 @@ def compute_custom_effects(base, catalogue, se=None, source="custom"):
 
 # ----------------------------------------------------------------------------- value
 
-def compute_customer_value(df, roles=None):
+def compute_customer_value(df, roles=None, assumptions=None):
     """Yearly value of keeping each customer, and where it came from.
 
-    Uses ``churn_core.value`` when it provides ``compute_customer_value(df, roles)`` (the
-    contribution estimate of the value page); else 1% a year of total assets (or balance)
-    (:data:`VALUE_MARGIN`, a plain net-interest-margin assumption); else 1 per customer, so retained
-    value then counts customers.
+    1. ``"contribution"``: the value page's yearly contribution (``churn_core.value``:
+       balance x margin + other assets x margin + products x margin + fees - cost to serve, with
+       its default :class:`~churn_core.value.ValueAssumptions` unless ``assumptions`` is given),
+       computed with the very SQL expression the value page uses, on a private in-memory DuckDB.
+       It can be negative (keeping a loss-making customer costs money).
+    2. ``"assets"`` / ``"balance"``: 1% a year of total assets (or balance), :data:`VALUE_MARGIN`.
+    3. ``"count"``: 1 per customer, so retained value counts customers.
+
+    The horizon is one year of contribution (conservative: no lifetime value).
 
     Returns
     -------
-    (ndarray, str) : values (>= 0) and a source code ``"value_module"``, ``"assets"``,
-    ``"balance"`` or ``"count"``.
+    (ndarray, str) : values and the source code.
     """
     try:
-        from churn_core import value as value_module  # written by the segments/value engineer
-    except ImportError:
-        value_module = None
-    fn = getattr(value_module, "compute_customer_value", None) if value_module else None
-    if fn is not None:
-        try:
-            out = fn(df, roles) if roles is not None else fn(df)
-            vals = out.value if hasattr(out, "value") else out
-            vals = pd.to_numeric(pd.Series(np.asarray(vals).ravel()), errors="coerce").fillna(0.0).to_numpy(dtype=float)
-            if len(vals) == len(df):
-                return np.clip(vals, 0, None), "value_module"
-        except Exception:  # noqa: BLE001 - fall back to the documented rule
-            pass
+        vals = _contribution(df, roles, assumptions)
+    except Exception:  # noqa: BLE001 - value module absent or no money column: documented fallback
+        vals = None
+    if vals is not None:
+        return vals, "contribution"
     import re
 
     for code, patterns in (("assets", [r"total_?assets", r"asset", r"总资产", r"资产"]),
@@ -255,6 +251,26 @@ def compute_customer_value(df, roles=None):
                 vals = pd.to_numeric(df[cols[0]], errors="coerce").fillna(0.0).to_numpy(dtype=float)
                 return np.clip(vals, 0, None) * VALUE_MARGIN, code
     return np.ones(len(df)), "count"
+
+
+def _contribution(df, roles, assumptions):
+    import duckdb
+
+    from churn_core.segments import detect_columns
+    from churn_core.value import ValueAssumptions, contribution_sql
+
+    cols = detect_columns(df, roles)
+    sql, params = contribution_sql(cols, assumptions or ValueAssumptions(), alias="c")
+    used = [c for c in (cols.balance, cols.assets, cols.products, cols.fees, *cols.product_flags) if c]
+    frame = df[used].copy()  # noqa: F841 - read by DuckDB below
+    con = duckdb.connect(config={"threads": 1, "memory_limit": "512MB"})
+    try:
+        con.register("frame_view", frame)
+        out = con.execute(f"SELECT {sql} AS v FROM frame_view AS c", params).fetchnumpy()["v"]
+    finally:
+        con.close()
+    vals = np.asarray(out, dtype=float)
+    return np.nan_to_num(vals, nan=0.0) if len(vals) == len(df) else None
 
 
 # ----------------------------------------------------------------------------- settings, inputs
@@ -338,7 +354,6 @@ def prepare_inputs(churn_probability, effects, value=None, eligibility=None, cus
     if len(value) != n:
         raise ChurnCoreError("simulate.length_mismatch", f"Got {len(value)} customer values for {n} customers.",
                              got=len(value), expected=n)
-    value = np.clip(value, 0, None)
     k = len(effects.codes)
     if eligibility is None:
         eligibility = np.ones((n, k), dtype=bool)

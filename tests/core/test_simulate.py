@@ -343,12 +343,15 @@ def test_cheapest_offer_that_brings_a_customer_below_the_high_tier(small_table):
     assert none is None
 
 
-def test_customer_value_falls_back_to_one_percent_of_assets(small_table):
+def test_customer_value_is_the_value_pages_yearly_contribution(small_table):
     values, source = compute_customer_value(small_table)
-    if source == "value_module":
-        pytest.skip("churn_core.value provides the value estimate")
-    assert source == "assets" and values.tolist() == [1000.0, 50.0, 0.0]
-    values, source = compute_customer_value(small_table.drop(columns=["total_assets"]))
+    assert source == "contribution"
+    # assets x 0.4% + products x 60 + fees - 40 to serve (value.ValueAssumptions defaults)
+    assert values.tolist() == pytest.approx([400 + 60 + 800 - 40, 20 + 120 + 0 - 40, -0.04 + 240 + 400 - 40])
+
+
+def test_customer_value_without_money_columns_counts_customers(small_table):
+    values, source = compute_customer_value(small_table[["customer_id", "complaints_12m"]])
     assert source == "count" and values.tolist() == [1.0, 1.0, 1.0]
 
 
