@@ -1,0 +1,899 @@
+"""SHAP explanations of the churn model: one contract (:class:`Explanation`) for every view.
+
+Contributions come from XGBoost's native, multithreaded TreeSHAP
+(``Booster.predict(DMatrix, pred_contribs=True)``); they are in log-odds (the model's margin) and
+satisfy ``base_value + contributions.sum(axis=1) == margin`` for every customer. Model columns that
+belong to one business feature (``model.feature_map_``) are summed back to that feature, which is
+shown under its original name (``model.display_names_``, Chinese or English).
+
+Probability points
+------------------
+Sentences and waterfalls speak in probability points. A contribution ``c`` of a customer whose
+margin is ``m`` is worth ``100 * (P(m) - P(m - c))`` points: how much lower the customer's risk would
+be without that driver, everything else kept. ``P`` maps a margin to a probability with the model's
+own calibration when it exposes one (``model.proba_from_margin``) and with the logistic function
+otherwise. In a waterfall the drivers are added one after the other from the base value, so the steps
+add up exactly to the customer's risk minus the base risk.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from churn_core.errors import ChurnCoreError
+
+LANGS = ("en", "zh")
+MAX_CHART_POINTS = 5000
+
+__all__ = [
+    "Explanation",
+    "compute_explanation",
+    "compute_global_importance",
+    "compute_top_reasons",
+    "iter_top_reasons",
+    "compute_reason_codes",
+    "format_reasons",
+    "stratified_sample_index",
+    "margin_to_proba",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# the contract
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Explanation:
+    """SHAP contributions of a set of customers, one column per business feature.
+
+    Attributes
+    ----------
+    customer_ids : numpy.ndarray
+        One id per row (the model's id column, else the frame's index).
+    index : pandas.Index
+        The index of the explained rows in the input frame.
+    columns : tuple of str
+        Business column of each feature (``model.feature_map_`` values), matrix order.
+    features : tuple of str
+        Name shown to users for each feature (its original name).
+    contributions : numpy.ndarray
+        ``(n_rows, n_features)`` float32 log-odds contributions (the wide form, fast to slice).
+    values : pandas.DataFrame
+        The customers' values of each business column (original, untransformed), ``columns`` order.
+    base_value : float
+        Expected margin (log-odds) of the model: the starting point of every waterfall.
+    margin : numpy.ndarray
+        Model margin of each row; equals ``base_value + contributions.sum(axis=1)``.
+    proba : numpy.ndarray
+        Risk of each row from the margin (see module notes).
+    """
+
+    customer_ids: np.ndarray
+    index: pd.Index
+    columns: tuple
+    features: tuple
+    contributions: np.ndarray
+    values: pd.DataFrame
+    base_value: float
+    margin: np.ndarray
+    proba: np.ndarray
+    model_key: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def __len__(self):
+        return len(self.customer_ids)
+
+    @property
+    def n_features(self):
+        return len(self.features)
+
+    @property
+    def base_proba(self):
+        """Risk at the base value."""
+        return float(self.extra.get("prob_fn", _sigmoid)(np.array([self.base_value]))[0])
+
+    @cached_property
+    def frame(self):
+        """Tidy form: ``customer_id, feature, value, contribution`` (+ ``column``), row-major."""
+        n, f = self.contributions.shape
+        values = np.empty((n, f), dtype=object)
+        for j, col in enumerate(self.columns):
+            values[:, j] = self.values[col].to_numpy(dtype=object)
+        return pd.DataFrame(
+            {
+                "customer_id": np.repeat(self.customer_ids, f),
+                "feature": np.tile(np.array(self.features, dtype=object), n),
+                "value": values.reshape(-1),
+                "contribution": self.contributions.reshape(-1).astype(np.float64),
+                "column": np.tile(np.array(self.columns, dtype=object), n),
+            }
+        )
+
+    @property
+    def matrix(self):
+        """Wide form: a DataFrame ``rows x features`` (display names) of contributions."""
+        return pd.DataFrame(self.contributions, index=self.index, columns=list(self.features))
+
+    def position(self, customer_id):
+        """Row position of a customer id (``ChurnCoreError`` if unknown)."""
+        ids = pd.Index(self.customer_ids.astype(str))
+        hits = np.flatnonzero(ids == str(customer_id))
+        if not len(hits):
+            raise ChurnCoreError(
+                "explain.unknown_customer",
+                f"Customer {customer_id} is not in the explained table. Check the id.",
+                customer_id=str(customer_id),
+            )
+        return int(hits[0])
+
+    def subset(self, positions):
+        """A new Explanation with only the given row positions."""
+        positions = np.asarray(positions)
+        return Explanation(
+            customer_ids=self.customer_ids[positions],
+            index=self.index[positions],
+            columns=self.columns,
+            features=self.features,
+            contributions=self.contributions[positions],
+            values=self.values.iloc[positions].reset_index(drop=True),
+            base_value=self.base_value,
+            margin=self.margin[positions],
+            proba=self.proba[positions],
+            model_key=self.model_key,
+            extra=self.extra,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# model plumbing
+# --------------------------------------------------------------------------------------------
+def _sigmoid(m):
+    m = np.asarray(m, dtype=np.float64)
+    return 1.0 / (1.0 + np.exp(-m))
+
+
+def margin_to_proba(model):
+    """Function mapping margins to probabilities: the model's calibration if it has one."""
+    fn = getattr(model, "proba_from_margin", None)
+    if not callable(fn) and getattr(model, "calibrator_", None) is not None:
+        fn = getattr(model, "_calibrate", None)  # ChurnModel's calibration of the margin
+    if callable(fn):
+        return lambda m: np.asarray(fn(np.asarray(m, dtype=np.float64)), dtype=np.float64)
+    return _sigmoid
+
+
+def _check_model(model):
+    needed = ["booster_", "feature_names_", "transform"]
+    missing = [a for a in needed if getattr(model, a, None) is None]
+    if missing:
+        raise ChurnCoreError(
+            "explain.model_not_fitted",
+            "The churn model is not trained yet. Train a model on the Model page first.",
+        )
+
+
+def _check_frame(df):
+    if not isinstance(df, pd.DataFrame):
+        raise ChurnCoreError("explain.not_a_table", "Pass the customers as a table (DataFrame).")
+    if len(df) == 0:
+        raise ChurnCoreError("explain.empty", "There are no customers to explain.")
+
+
+def model_key(model):
+    """A short identity of a fitted model, to key cached explanations on."""
+    key = getattr(model, "fingerprint_", None) or getattr(model, "model_id_", None)
+    if key:
+        return str(key)
+    return f"model-{id(model):x}-{id(getattr(model, 'booster_', None)):x}"
+
+
+def _groups(model):
+    """Business columns in model order and, for each, the positions of its model columns."""
+    names = list(model.feature_names_)
+    fmap = dict(getattr(model, "feature_map_", None) or {})
+    disp = dict(getattr(model, "display_names_", None) or {})
+    columns, positions = [], {}
+    for i, safe in enumerate(names):
+        col = fmap.get(safe, safe)
+        if col not in positions:
+            columns.append(col)
+            positions[col] = []
+        positions[col].append(i)
+    features = []
+    for col in columns:
+        pos = positions[col]
+        if len(pos) == 1:
+            features.append(str(disp.get(names[pos[0]], col)))
+        else:  # several model columns (e.g. one-hot pieces): show the business column
+            features.append(str(col))
+    return columns, features, [positions[c] for c in columns]
+
+
+def _dmatrix(model, X):
+    import xgboost as xgb
+
+    return xgb.DMatrix(X, enable_categorical=True, nthread=-1)
+
+
+def _raw_contribs(model, X, interactions=False):
+    dm = _dmatrix(model, X)
+    if interactions:
+        return model.booster_.predict(dm, pred_interactions=True)
+    return model.booster_.predict(dm, pred_contribs=True)
+
+
+def _sum_back(raw, groups):
+    """Sum model-column contributions (n, m) to business features (n, f)."""
+    if all(len(g) == 1 for g in groups):
+        idx = [g[0] for g in groups]
+        if idx == list(range(raw.shape[1])):
+            return np.ascontiguousarray(raw, dtype=np.float32)
+        return np.ascontiguousarray(raw[:, idx], dtype=np.float32)
+    out = np.empty((raw.shape[0], len(groups)), dtype=np.float32)
+    for j, g in enumerate(groups):
+        out[:, j] = raw[:, g].sum(axis=1)
+    return out
+
+
+def _values_frame(model, df, X, columns):
+    data = {}
+    safe_of = {}
+    for safe, col in (getattr(model, "feature_map_", None) or {}).items():
+        safe_of.setdefault(col, safe)
+    for col in columns:
+        if col in df.columns:
+            data[col] = df[col].to_numpy()
+        elif safe_of.get(col) in X.columns:
+            data[col] = X[safe_of[col]].to_numpy()
+        elif col in X.columns:
+            data[col] = X[col].to_numpy()
+        else:
+            data[col] = np.full(len(df), np.nan)
+    return pd.DataFrame(data)
+
+
+def _customer_ids(model, df):
+    id_col = getattr(model, "id_column_", None)
+    if id_col and id_col in df.columns:
+        return df[id_col].to_numpy()
+    return df.index.to_numpy()
+
+
+def stratified_sample_index(df, n, *, by=None, seed=0):
+    """Positions of at most ``n`` rows, stratified on column ``by`` (proportional), sorted.
+
+    Each stratum keeps its share of the rows (at least one row when it is present), so a rare
+    class such as churners is not lost in the sample.
+    """
+    total = len(df)
+    if n is None or n >= total:
+        return np.arange(total)
+    rng = np.random.default_rng(seed)
+    if by is None or by not in df.columns:
+        return np.sort(rng.choice(total, size=n, replace=False))
+    codes, _ = pd.factorize(df[by], use_na_sentinel=False)
+    picked = []
+    for code in np.unique(codes):
+        members = np.flatnonzero(codes == code)
+        take = max(1, int(round(n * len(members) / total)))
+        take = min(take, len(members))
+        picked.append(rng.choice(members, size=take, replace=False))
+    out = np.sort(np.concatenate(picked))
+    if len(out) > n:
+        out = np.sort(rng.choice(out, size=n, replace=False))
+    return out
+
+
+def _label_column(model, df):
+    label = getattr(model, "label_", None)
+    return label if label is not None and label in df.columns else None
+
+
+# --------------------------------------------------------------------------------------------
+# compute_explanation
+# --------------------------------------------------------------------------------------------
+def compute_explanation(model, df, *, sample=None, progress=None, chunk_size=100_000, seed=0):
+    """Explain every customer of ``df`` (or a stratified sample) with native TreeSHAP.
+
+    Parameters
+    ----------
+    model : churn_core.model.ChurnModel
+        A fitted churn model (``booster_``, ``transform``, ``feature_names_``, ``feature_map_``,
+        ``display_names_``, ``id_column_``).
+    df : pandas.DataFrame
+        Customers with the model's business columns.
+    sample : int, optional
+        Explain at most this many rows, stratified on the label when ``df`` has it.
+    progress : callable, optional
+        ``progress(fraction, code)`` called after each chunk.
+    chunk_size : int
+        Rows per TreeSHAP call (memory stays ``chunk_size x n_columns``).
+
+    Returns
+    -------
+    Explanation
+    """
+    _check_model(model)
+    _check_frame(df)
+    if sample is not None:
+        pos = stratified_sample_index(df, int(sample), by=_label_column(model, df), seed=seed)
+        df = df.iloc[pos]
+    columns, features, groups = _groups(model)
+    n = len(df)
+    contrib = np.empty((n, len(columns)), dtype=np.float32)
+    margin = np.empty(n, dtype=np.float64)
+    base = None
+    X_all = []
+    for start in range(0, n, chunk_size):
+        part = df.iloc[start : start + chunk_size]
+        X = model.transform(part)
+        raw = _raw_contribs(model, X)
+        if base is None:
+            base = float(raw[0, -1])
+        contrib[start : start + len(part)] = _sum_back(raw[:, :-1], groups)
+        margin[start : start + len(part)] = raw.sum(axis=1, dtype=np.float64)
+        if n <= chunk_size:
+            X_all.append(X)
+        if progress is not None:
+            progress(min(1.0, (start + len(part)) / n), "explain.contributions")
+    X = X_all[0] if X_all else model.transform(df.iloc[:1])
+    values = _values_frame(model, df, X if n <= chunk_size else model.transform(df), columns)
+    prob_fn = margin_to_proba(model)
+    return Explanation(
+        customer_ids=_customer_ids(model, df),
+        index=df.index,
+        columns=tuple(columns),
+        features=tuple(features),
+        contributions=contrib,
+        values=values,
+        base_value=float(base),
+        margin=margin,
+        proba=prob_fn(margin),
+        model_key=model_key(model),
+        extra={"prob_fn": prob_fn},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# global importance
+# --------------------------------------------------------------------------------------------
+def compute_global_importance(model, df=None, *, explanation=None, sample=None, actionable_only=False):
+    """Mean absolute SHAP value per business feature, largest first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``feature`` (display name), ``mean_abs_shap``, ``mean_shap``, ``column``, ``actionable``.
+    """
+    from churn_core.actionable import is_actionable
+
+    if explanation is None:
+        explanation = compute_explanation(model, df, sample=sample)
+    c = explanation.contributions.astype(np.float64)
+    out = pd.DataFrame(
+        {
+            "feature": list(explanation.features),
+            "mean_abs_shap": np.abs(c).mean(axis=0),
+            "mean_shap": c.mean(axis=0),
+            "column": list(explanation.columns),
+            "actionable": [is_actionable(col) for col in explanation.columns],
+        }
+    )
+    if actionable_only:
+        out = out[out["actionable"]]
+    return out.sort_values("mean_abs_shap", ascending=False, kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# reasons: top-k drivers per customer, as sentences
+# --------------------------------------------------------------------------------------------
+def points_from_contributions(margin, contributions, prob_fn=_sigmoid):
+    """Probability points of each contribution: ``100 * (P(m) - P(m - c))`` (same shape as c)."""
+    margin = np.asarray(margin, dtype=np.float64)
+    c = np.asarray(contributions, dtype=np.float64)
+    m = margin.reshape(-1, *([1] * (c.ndim - 1)))
+    return 100.0 * (prob_fn(m) - prob_fn(m - c))
+
+
+def compute_reason_codes(explanation, k=3, actionable_only=False):
+    """Top-``k`` risk-raising drivers of every row, vectorised (no per-row Python).
+
+    Returns
+    -------
+    feature_idx : numpy.ndarray
+        ``(n, k)`` int16 feature positions, ``-1`` where the row has fewer than ``k`` raising drivers.
+    points : numpy.ndarray
+        ``(n, k)`` float32 probability points of those drivers (0 where none).
+    """
+    from churn_core.actionable import is_actionable
+
+    c = explanation.contributions
+    n, f = c.shape
+    k = int(k)
+    if k < 1:
+        raise ChurnCoreError("explain.bad_k", "Ask for at least one reason per customer.", k=k)
+    work = c.astype(np.float32, copy=True)
+    if actionable_only:
+        fixed = np.array([not is_actionable(col) for col in explanation.columns])
+        work[:, fixed] = -np.inf
+    kk = min(k, f)
+    if kk < f:
+        top = np.argpartition(-work, kk - 1, axis=1)[:, :kk]
+    else:
+        top = np.tile(np.arange(f), (n, 1))
+    top_vals = np.take_along_axis(work, top, axis=1)
+    order = np.argsort(-top_vals, axis=1, kind="stable")
+    top = np.take_along_axis(top, order, axis=1)
+    top_vals = np.take_along_axis(top_vals, order, axis=1)
+    positive = top_vals > 0
+    prob_fn = explanation.extra.get("prob_fn", _sigmoid)
+    pts = points_from_contributions(explanation.margin, np.where(positive, top_vals, 0.0), prob_fn)
+    idx = np.where(positive, top, -1).astype(np.int16)
+    pts = np.where(positive, pts, 0.0).astype(np.float32)
+    if kk < k:
+        idx = np.hstack([idx, np.full((n, k - kk), -1, dtype=np.int16)])
+        pts = np.hstack([pts, np.zeros((n, k - kk), dtype=np.float32)])
+    return idx, pts
+
+
+def format_reasons(explanation, feature_idx, points, lang="en"):
+    """Sentences for reason codes: one list of strings per column of ``feature_idx``.
+
+    Sentences are built once per distinct (feature, shown value) and joined to the wording of the
+    distinct point counts, so a million rows cost a few vectorised passes, not a million calls.
+    """
+    _check_lang(lang)
+    n, k = feature_idx.shape
+    out = []
+    for j in range(k):
+        fidx = feature_idx[:, j]
+        sentence = np.full(n, "", dtype=object)
+        pts_int = _points_bucket(points[:, j])
+        for f in np.unique(fidx):
+            if f < 0:
+                continue
+            rows = np.flatnonzero(fidx == f)
+            col = explanation.columns[f]
+            subjects = _subjects_for(col, explanation.features[f], explanation.values[col].to_numpy()[rows], lang)
+            uniq, inv = np.unique(pts_int[rows], return_inverse=True)
+            tails = _tail_strings(uniq, lang)
+            tail = np.array([tails[p] for p in uniq.tolist()], dtype=object)[inv]
+            sentence[rows] = subjects + tail
+        out.append(sentence)
+    return out
+
+
+def _check_lang(lang):
+    if lang not in LANGS:
+        raise ChurnCoreError("explain.bad_lang", "Language must be 'en' or 'zh'.", lang=str(lang))
+
+
+def iter_top_reasons(
+    model,
+    df,
+    k=3,
+    lang="en",
+    actionable_only=False,
+    *,
+    priority=None,
+    chunk_size=100_000,
+    progress=None,
+    with_details=False,
+):
+    """Yield the top reasons chunk by chunk, the ``priority`` rows (e.g. the watch-list) first.
+
+    Parameters
+    ----------
+    priority : array-like of bool or of row positions, optional
+        Rows to explain first.
+    progress : callable, optional
+        ``progress(fraction, code)`` after each chunk; code is ``"explain.reasons_priority"`` while
+        priority rows are processed, ``"explain.reasons"`` after.
+
+    Yields
+    ------
+    pandas.DataFrame
+        ``reason_1..reason_k`` indexed like the matching rows of ``df``.
+    """
+    for _, frame in _iter_reason_chunks(
+        model, df, k, lang, actionable_only, priority, chunk_size, progress, with_details
+    ):
+        yield frame
+
+
+def _row_order(n, priority):
+    if priority is None:
+        return np.arange(n), 0
+    pri = np.asarray(priority)
+    if pri.dtype == bool:
+        if len(pri) != n:
+            raise ChurnCoreError(
+                "explain.bad_priority", "The priority mask must have one entry per customer."
+            )
+        first = np.flatnonzero(pri)
+    else:
+        first = np.unique(pri.astype(np.int64))
+        if len(first) and (first[0] < 0 or first[-1] >= n):
+            raise ChurnCoreError(
+                "explain.bad_priority", "Priority rows must be positions inside the table."
+            )
+    rest = np.setdiff1d(np.arange(n), first, assume_unique=True)
+    return np.concatenate([first, rest]), len(first)
+
+
+def _iter_reason_chunks(model, df, k, lang, actionable_only, priority, chunk_size, progress, with_details):
+    _check_model(model)
+    _check_frame(df)
+    _check_lang(lang)
+    n = len(df)
+    chunk_size = max(1, int(chunk_size))
+    order, n_first = _row_order(n, priority)
+    bounds = [(s, min(s + chunk_size, n_first)) for s in range(0, n_first, chunk_size)]
+    bounds += [(s, min(s + chunk_size, n)) for s in range(n_first, n, chunk_size)]
+    for start, stop in bounds:
+        rows = order[start:stop]
+        part = df.iloc[rows] if n_first or len(rows) < n else df
+        expl = compute_explanation(model, part, chunk_size=max(chunk_size, len(part)))
+        yield rows, _reasons_frame(expl, part.index, k, lang, actionable_only, with_details)
+        if progress is not None:
+            code = "explain.reasons_priority" if stop <= n_first else "explain.reasons"
+            progress(stop / n, code)
+
+
+def _reasons_frame(expl, index, k, lang, actionable_only, with_details):
+    idx, pts = compute_reason_codes(expl, k=k, actionable_only=actionable_only)
+    sentences = format_reasons(expl, idx, pts, lang=lang)
+    data = {f"reason_{j + 1}": sentences[j] for j in range(k)}
+    if with_details:
+        names = np.array(list(expl.columns) + [""], dtype=object)
+        for j in range(k):
+            data[f"driver_{j + 1}"] = names[idx[:, j]]
+            data[f"points_{j + 1}"] = np.round(pts[:, j].astype(np.float64), 1)
+    return pd.DataFrame(data, index=index)
+
+
+def compute_top_reasons(
+    model,
+    df,
+    k=3,
+    lang="en",
+    actionable_only=False,
+    *,
+    explanation=None,
+    priority=None,
+    chunk_size=100_000,
+    progress=None,
+    with_details=False,
+):
+    """Top-``k`` reasons (sentences) why each customer is at risk, index aligned with ``df``.
+
+    Each reason names a driver that raises the customer's risk, with its value and size in
+    probability points, e.g. ``"3 complaints in the last 12 months raises the risk by 8 points"`` /
+    ``"近12个月投诉3次,流失风险上升8个百分点"``. Rows with fewer than ``k`` risk-raising drivers get
+    empty strings in the remaining columns.
+
+    Parameters
+    ----------
+    k : int
+        Number of reasons per customer (columns ``reason_1..reason_k``).
+    lang : {"en", "zh"}
+    actionable_only : bool
+        Only drivers the bank can act on (:mod:`churn_core.actionable`).
+    explanation : Explanation, optional
+        Reuse an explanation of exactly these rows instead of recomputing it.
+    priority : array-like, optional
+        Rows to explain first (bool mask or positions); see :func:`iter_top_reasons`.
+    with_details : bool
+        Also return ``driver_j`` (business column) and ``points_j``.
+    """
+    _check_lang(lang)
+    if explanation is not None:
+        if len(explanation) != len(df):
+            raise ChurnCoreError(
+                "explain.stale_explanation",
+                "The explanation does not match the table; explain the table again.",
+            )
+        return _reasons_frame(explanation, df.index, k, lang, actionable_only, with_details)
+    chunks = list(
+        _iter_reason_chunks(
+            model, df, k, lang, actionable_only, priority, chunk_size, progress, with_details
+        )
+    )
+    if len(chunks) == 1 and priority is None:
+        return chunks[0][1]
+    rows = np.concatenate([r for r, _ in chunks])
+    out = pd.concat([f for _, f in chunks], ignore_index=True)
+    out = out.iloc[np.argsort(rows, kind="stable")]
+    out.index = df.index
+    return out
+
+
+def _isnan(v):
+    try:
+        return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT
+    except TypeError:
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# sentence templates
+# --------------------------------------------------------------------------------------------
+MINUS = "\u2212"
+
+# products and services named by has_* / Has* flags: (English, Chinese)
+_PRODUCT_NAMES = {
+    "deposit": ("a deposit", "存款"),
+    "wealth": ("a wealth product", "理财产品"),
+    "loan": ("a loan", "贷款"),
+    "credit_card": ("a credit card", "信用卡"),
+    "cr_card": ("a credit card", "信用卡"),
+    "mobile_banking": ("mobile banking", "手机银行"),
+    "relationship_manager": ("a relationship manager", "客户经理"),
+}
+
+
+def _tokens(name):
+    s = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name))
+    s = re.sub(r"(?<=[A-Z])(?=[A-Z][a-z])", "_", s).lower()
+    return [t for t in re.split(r"[^0-9a-z\u4e00-\u9fff]+", s) if t]
+
+
+def _number(v):
+    """``float(v)`` for real numbers (not bools/strings), else None."""
+    if isinstance(v, (bool, np.bool_)):
+        return float(v)
+    if isinstance(v, (int, float, np.integer, np.floating)) and not _isnan(v):
+        return float(v)
+    return None
+
+
+def format_value(v, *, pct=False, lang="en"):
+    """A customer's value as shown in a sentence (thousands separators, true minus sign)."""
+    if _isnan(v):
+        return "missing" if lang == "en" else "缺失"
+    x = _number(v)
+    if x is None:
+        return str(v)
+    if pct:
+        text = f"{abs(x):,.0f}%"
+    elif x == int(x) or abs(x) >= 100:
+        text = f"{abs(x):,.0f}"
+    else:
+        text = f"{abs(x):.2f}".rstrip("0").rstrip(".")
+    return (MINUS + text) if x < 0 and text.strip("0.,%") else text
+
+
+def _period(tokens):
+    """``(number, unit)`` of a period written in a name: 12m -> (12, "m"), 90d -> (90, "d")."""
+    for t in tokens:
+        m = re.fullmatch(r"(\d+)(m|d|y|mo|months?|days?)", t)
+        if m:
+            return int(m.group(1)), m.group(2)[0]
+        m = re.search(r"(\d+)\s*(个月|月|天|日|年)", t)
+        if m:
+            return int(m.group(1)), {"个": "m", "月": "m", "天": "d", "日": "d", "年": "y"}[m.group(2)[0]]
+    return None
+
+
+def _period_words(period, lang):
+    n, unit = period
+    if lang == "en":
+        word = {"m": "month", "d": "day", "y": "year"}[unit]
+        return f"{n} {word}s" if n != 1 else f"1 {word}"
+    return f"{n}{ {'m': '个月', 'd': '天', 'y': '年'}[unit] }".replace(" ", "")
+
+
+def _count(n, one, many):
+    return f"{n} {one if n == 1 else many}"
+
+
+def _rule_for(column, display):
+    """A special wording for well-known features, or None (generic ``name = value``)."""
+    tokens = _tokens(column)
+    joined = "_".join(tokens)
+    raw = str(column) + str(display)
+    period = _period(tokens)
+
+    def txn(v, lang):
+        x = _number(v)
+        if x is None:
+            return None
+        n = int(round(x))
+        if "days" in tokens and ("since" in tokens or "last" in tokens):
+            return f"No transactions for {n} days" if lang == "en" else f"近{n}天无交易"
+        when_en, when_zh = None, None
+        if "this" in tokens or "current" in tokens:
+            when_en, when_zh = "this quarter", "本季度"
+        elif "last" in tokens or "previous" in tokens or "prev" in tokens:
+            when_en, when_zh = "last quarter", "上季度"
+        elif period:
+            when_en = f"in {_period_words(period, 'en')}"
+            when_zh = f"近{_period_words(period, 'zh')}"
+        if when_en is None:
+            return None
+        if n == 0:
+            return f"No transactions {when_en}" if lang == "en" else f"{when_zh}无交易"
+        return f"{_count(n, 'transaction', 'transactions')} {when_en}" if lang == "en" else f"{when_zh}交易{n}笔"
+
+    def complaints(v, lang):
+        x = _number(v)
+        if x is None:
+            return None
+        n = int(round(x))
+        if lang == "en":
+            when = f" in the last {_period_words(period, 'en')}" if period else ""
+            return f"{_count(n, 'complaint', 'complaints')}{when}"
+        when = f"近{_period_words(period, 'zh')}" if period else ""
+        return f"{when}投诉{n}次"
+
+    def balance_change(v, lang):
+        x = _number(v)
+        if x is None:
+            return None
+        amount = format_value(abs(x), pct=True)
+        if lang == "en":
+            when = f" in {_period_words(period, 'en')}" if period else ""
+            if round(x) == 0:
+                return f"Balance unchanged{when}"
+            return f"Balance {'down' if x < 0 else 'up'} {amount}{when}"
+        when = f"近{_period_words(period, 'zh')}" if period else ""
+        if round(x) == 0:
+            return f"{when}余额基本不变"
+        return f"{when}余额{'下降' if x < 0 else '上升'}{amount}"
+
+    def satisfaction(v, lang):
+        x = _number(v)
+        if x is None:
+            return None
+        n = format_value(x)
+        return f"Satisfaction score {n} of 5" if lang == "en" else f"满意度评分{n}分(满分5分)"
+
+    def num_products(v, lang):
+        x = _number(v)
+        if x is None:
+            return None
+        n = int(round(x))
+        if lang == "en":
+            return "Holds only 1 product" if n == 1 else f"Holds {n} products"
+        return "仅持有1个产品" if n == 1 else f"持有{n}个产品"
+
+    def active(v, lang):
+        x = _number(v)
+        if x is None:
+            return None
+        if lang == "en":
+            return "Inactive member" if x == 0 else "Active member"
+        return "非活跃客户" if x == 0 else "活跃客户"
+
+    def has_flag(v, lang):
+        x = _number(v)
+        if x is None or x not in (0.0, 1.0):
+            return None
+        key = "_".join(tokens[1:])
+        en, zh = _PRODUCT_NAMES.get(key, (key.replace("_", " "), None))
+        if lang == "en":
+            return f"No {en.removeprefix('a ').removeprefix('an ')}" if x == 0 else f"Has {en}"
+        zh = zh or str(display)
+        return f"未持有{zh}" if x == 0 else f"持有{zh}"
+
+    def logins(v, lang):
+        x = _number(v)
+        if x is None:
+            return None
+        n = int(round(x))
+        if lang == "en":
+            when = f" in {_period_words(period, 'en')}" if period else ""
+            return f"{_count(n, 'digital login', 'digital logins')}{when}"
+        when = f"近{_period_words(period, 'zh')}" if period else ""
+        return f"{when}数字渠道登录{n}次"
+
+    def age(v, lang):
+        x = _number(v)
+        if x is None:
+            return None
+        return f"Age {format_value(x)}" if lang == "en" else f"年龄{format_value(x)}岁"
+
+    def tenure_months(v, lang):
+        x = _number(v)
+        if x is None:
+            return None
+        n = int(round(x))
+        return f"Customer for {_count(n, 'month', 'months')}" if lang == "en" else f"开户{n}个月"
+
+    def fees(v, lang):
+        x = _number(v)
+        if x is None:
+            return None
+        amount = format_value(x)
+        if lang == "en":
+            when = f" in {_period_words(period, 'en')}" if period else ""
+            return f"Fees of {amount} paid{when}"
+        when = f"近{_period_words(period, 'zh')}" if period else ""
+        return f"{when}缴纳费用{amount}"
+
+    zh_this = "本季" in raw or "本月" in raw
+    zh_last = "上季" in raw
+    if zh_this:
+        tokens = tokens + ["this"]
+    if zh_last:
+        tokens = tokens + ["last"]
+    has_zh = re.match(r"^(持有|开通|配备)(.+)$", str(column))
+    if has_zh:
+        zh_label = has_zh.group(2)
+
+        def has_flag_zh(v, lang):
+            x = _number(v)
+            if x is None or x not in (0.0, 1.0):
+                return None
+            if lang == "en":
+                return f"{column} = {format_value(x)}"
+            verb = has_zh.group(1)
+            return f"未{verb}{zh_label}" if x == 0 else f"{verb}{zh_label}"
+
+        return has_flag_zh
+    if ("txn" in tokens or "transactions" in tokens or "transaction" in tokens) or "交易" in raw:
+        return txn
+    if "complaints" in tokens or "complaint" in tokens or "投诉" in raw:
+        return complaints
+    if ("balance" in tokens and ("change" in tokens or "pct" in tokens or "chg" in tokens)) or (
+        "余额" in raw and "变化" in raw
+    ):
+        return balance_change
+    if tokens[:1] == ["satisfaction"] or str(column).startswith("满意度"):
+        return satisfaction
+    if joined in ("num_products", "num_of_products", "number_of_products", "n_products", "products") or str(column) == "产品数":
+        return num_products
+    if joined in ("is_active_member", "is_active", "active_member"):
+        return active
+    if tokens[:1] == ["has"] and len(tokens) > 1:
+        return has_flag
+    if "logins" in tokens or "login" in tokens or "登录" in raw:
+        return logins
+    if joined == "age" or str(column) == "年龄":
+        return age
+    if joined == "tenure_months" or str(column) == "开户月数":
+        return tenure_months
+    if "fees" in tokens or "fee" in tokens or "手续费" in raw:
+        return fees
+    return None
+
+
+def _generic_subject(display, value_text, lang):
+    return f"{display} = {value_text}" if lang == "en" else f"{display}为{value_text}"
+
+
+def _subjects_for(column, display, values, lang):
+    """Subject of the sentence for each value (formatted once per distinct value)."""
+    rule = _rule_for(column, display)
+    pct = any(t in ("pct", "percent", "rate") for t in _tokens(column)) and "change" in _tokens(column)
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    texts = []
+    for v in uniques:
+        text = rule(v, lang) if rule is not None else None
+        if text is None:
+            text = _generic_subject(display, format_value(v, pct=pct, lang=lang), lang)
+        texts.append(text)
+    return np.array(texts, dtype=object)[codes]
+
+
+def _points_bucket(points):
+    """Whole probability points; 0 means 'less than 1 point' (the driver still raises risk)."""
+    return np.rint(np.asarray(points, dtype=np.float64)).astype(np.int64)
+
+
+def _tail_strings(point_values, lang):
+    out = {}
+    for p in np.asarray(point_values).tolist():
+        if lang == "en":
+            if p <= 0:
+                out[p] = " raises the risk by less than 1 point"
+            else:
+                out[p] = f" raises the risk by {p} point{'s' if p != 1 else ''}"
+        else:
+            out[p] = ",流失风险上升不到1个百分点" if p <= 0 else f",流失风险上升{p}个百分点"
+    return out
