@@ -1,0 +1,137 @@
+"""Child process that parses an .xlsx workbook under an OS memory cap.
+
+Run by ``churn_core.ingest`` as ``python -m churn_core.excel_worker MEMORY_BYTES MAX_COLUMNS [SHEET]``
+with the workbook's bytes on stdin. It caps its own address space (``RLIMIT_AS``) and CPU time
+before importing openpyxl, reads the sheet in read-only streaming mode (defusedxml guards against
+entity bombs when installed), and writes one JSON object on stdout::
+
+    {"sheet": name, "sheets": [...], "rows": [[excel_row, [cell text, ...]], ...]}
+
+or ``{"error": code, "message": text, "params": {...}}``. A workbook that exhausts memory or time
+kills only this process; the parent turns that into a clear error.
+"""
+
+import datetime as _dt
+import io
+import json
+import math
+import resource
+import sys
+
+
+def _cap(memory_bytes, cpu_seconds=180):
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    except (ValueError, OSError):
+        pass
+    try:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+    except (ValueError, OSError):
+        pass
+
+
+def _text(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return ""
+        if value.is_integer() and abs(value) < 2**53:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, _dt.datetime):
+        if value.hour == value.minute == value.second == value.microsecond == 0:
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _emit(obj, code=0):
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False))
+    sys.stdout.flush()
+    return code
+
+
+def _error(code, message, **params):
+    return _emit({"error": code, "message": message, "params": params}, 3)
+
+
+def parse(data, max_columns, sheet=None):
+    """Rows of one sheet as ``(excel_row, [cell text])``, skipping nothing but fully empty rows."""
+    import openpyxl  # imported after the memory cap
+
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    names = list(wb.sheetnames)
+    if sheet:
+        if sheet not in names:
+            return {"error": "ingest.excel_no_sheet",
+                    "message": f"The workbook has no sheet named {sheet!r}.",
+                    "params": {"sheet": sheet, "sheets": ", ".join(names)}}
+        ws = wb[sheet]
+    else:
+        ws = wb.worksheets[0]
+    if not hasattr(ws, "iter_rows"):
+        return {"error": "ingest.excel_no_sheet", "message": "The first sheet holds no table.",
+                "params": {"sheet": str(ws.title), "sheets": ", ".join(names)}}
+    declared = getattr(ws, "max_column", None)
+    if declared and declared > max_columns:
+        return {"error": "ingest.excel_too_wide",
+                "message": f"The sheet spans {declared} columns (at most {max_columns}); it looks like a "
+                           "stray cell far away from the table. Delete it or save the sheet as CSV.",
+                "params": {"columns": int(declared), "limit": max_columns}}
+    ws.reset_dimensions()  # do not trust <dimension>: stream what is really there
+    rows = []
+    for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        cells = [_text(v) for v in row]
+        while cells and cells[-1] == "":
+            cells.pop()
+        if len(cells) > max_columns:
+            return {"error": "ingest.excel_too_wide",
+                    "message": f"Row {number} reaches column {len(cells)} (at most {max_columns}); it looks "
+                               "like a stray cell far away from the table. Delete it or save the sheet as CSV.",
+                    "params": {"columns": len(cells), "limit": max_columns}}
+        if cells:
+            rows.append([number, cells])
+    wb.close()
+    return {"sheet": ws.title, "sheets": names, "rows": rows}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    memory_bytes = int(argv[0])
+    max_columns = int(argv[1])
+    sheet = argv[2] if len(argv) > 2 and argv[2] else None
+    _cap(memory_bytes)
+    data = sys.stdin.buffer.read()
+    try:
+        result = parse(data, max_columns, sheet)
+    except MemoryError:
+        return _error("ingest.excel_failed",
+                      "The workbook needs more memory than allowed to read (it may be hostile); "
+                      "save the sheet as CSV.")
+    except Exception as exc:  # noqa: BLE001 - report any parser failure as one code
+        name = exc.__class__.__name__
+        chain, cause = [], exc
+        while cause is not None and len(chain) < 10:
+            chain.append(cause)
+            cause = cause.__cause__ or cause.__context__
+        unsafe = {"EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden"}
+        if any(c.__class__.__name__ in unsafe or "entity" in str(c).lower() for c in chain):
+            return _error("ingest.excel_unsafe",
+                          "The workbook contains unsafe XML (entity declarations); it was not opened.")
+        return _error("ingest.excel_unreadable",
+                      f"The workbook could not be read ({name}); open it in Excel and save it again, "
+                      "or save the sheet as CSV.", reason=name)
+    if "error" in result:
+        return _emit(result, 3)
+    return _emit(result)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
