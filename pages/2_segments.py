@@ -1,0 +1,297 @@
+"""Segments: no-code builder, saved segments, ready-made segmentations, side by side, deciles."""
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from churn_core import segments as S
+from churn_core.errors import ChurnCoreError
+from studio import state, ui
+from studio.i18n import current_lang, t
+
+METRICS = ["customers", "churned", "churn_rate", "lift", "avg_balance", "total_balance", "avg_assets",
+           "total_assets", "products_per_customer", "share_inactive", "complaints_per_customer",
+           "share_with_complaints", "share_of_base"]
+PERCENT = {"churn_rate", "share_inactive", "share_with_complaints", "share_of_base"}
+
+
+def customers_store(ds):
+    """The session store with this dataset loaded as ``customers``."""
+    store = state.get_store()
+    if "customers" not in store.tables() or st.session_state.get("_customers_key") != ds.key:
+        store.load_frame("customers", ds.df)
+        st.session_state["_customers_key"] = ds.key
+    return store
+
+
+def column_map(ds):
+    cached = st.session_state.get("_colmap")
+    if not cached or cached[0] != ds.key:
+        cached = (ds.key, S.detect_columns(ds.df, ds.roles))
+        st.session_state["_colmap"] = cached
+    return cached[1]
+
+
+def choose(widget, label, codes, labeler, key, **kw):
+    """A selectbox/radio whose options are the translated labels (AppTest-safe), returning the code."""
+    labels = [labeler(c) for c in codes]
+    picked = widget(label, labels, key=key, **kw)
+    return codes[labels.index(picked)] if picked in labels else (codes[0] if codes else None)
+
+
+def metric_label(name):
+    return t(f"segments.metric.{name}")
+
+
+def display(frame):
+    """Profile frame with translated metric headers and readable numbers."""
+    out = frame.copy()
+    for c in out.columns:
+        if c in PERCENT:
+            out[c] = (out[c].astype(float) * 100).round(1)
+        elif c in ("lift",):
+            out[c] = out[c].astype(float).round(2)
+        elif c in METRICS and c not in ("customers", "churned"):
+            out[c] = out[c].astype(float).round(2)
+    return out.rename(columns={c: metric_label(c) for c in out.columns if c in METRICS})
+
+
+def show_profile_metrics(profile):
+    cols = st.columns(4)
+    cols[0].metric(metric_label("customers"), f"{int(profile['customers']):,}",
+                   help=t("segments.share_of_base", share=f"{profile['share_of_base']:.1%}"))
+    if profile.get("churn_rate") is not None:
+        cols[1].metric(metric_label("churn_rate"), f"{profile['churn_rate']:.1%}")
+        cols[2].metric(metric_label("lift"), f"{profile['lift']:.2f}×" if profile.get("lift") is not None else "–")
+    money = profile.get("avg_balance", profile.get("avg_assets"))
+    if money is not None:
+        key = "avg_balance" if "avg_balance" in profile else "avg_assets"
+        cols[3].metric(metric_label(key), f"{money:,.0f}")
+
+
+# ---------------------------------------------------------------------------------- builder
+def value_widget(df, store, column, op, key):
+    """The right input for the column type and operator; returns the value (or None)."""
+    series = df[column]
+    kind = S.column_kind(series)
+    if op in S.NO_VALUE_OPERATORS:
+        return None
+    if kind == "number":
+        lo, hi = float(series.min()), float(series.max())
+        if op == "between":
+            a, b = st.columns(2)
+            v1 = a.number_input(t("segments.builder.low"), value=lo, key=f"{key}_lo")
+            v2 = b.number_input(t("segments.builder.high"), value=hi, key=f"{key}_hi")
+            return (v1, v2)
+        if op in S.LIST_OPERATORS:
+            text = st.text_input(t("segments.builder.values_numbers"), key=f"{key}_list")
+            return [x for x in S.parse_edges(text)] if text.strip() else []
+        return st.number_input(t("segments.builder.value"), value=float(series.median()), key=f"{key}_num")
+    if kind == "bool":
+        return choose(st.selectbox, t("segments.builder.value"), [True, False],
+                      lambda v: t("segments.yes") if v else t("segments.no"), f"{key}_bool")
+    if kind == "date":
+        v = st.date_input(t("segments.builder.value"), value=pd.Timestamp(series.max()).date(), key=f"{key}_date")
+        if op == "between":
+            v2 = st.date_input(t("segments.builder.high"), value=pd.Timestamp(series.max()).date(), key=f"{key}_date2")
+            return (v, v2)
+        return v
+    if op == "contains":
+        return st.text_input(t("segments.builder.text"), key=f"{key}_text")
+    top = store.query(
+        f"SELECT {S.quote_ident(column)} AS v, COUNT(*) AS n FROM customers WHERE {S.quote_ident(column)} IS NOT NULL "
+        "GROUP BY 1 ORDER BY n DESC, v LIMIT 200"
+    )["v"].tolist()
+    if op in S.LIST_OPERATORS:
+        return st.multiselect(t("segments.builder.values"), top, key=f"{key}_multi")
+    return st.selectbox(t("segments.builder.value"), top, key=f"{key}_one")
+
+
+def builder_tab(ds, store, cols):
+    df = ds.df
+    conds = st.session_state.setdefault("_seg_conditions", [])
+    st.caption(t("segments.builder.help"))
+    with st.container(border=True):
+        c1, c2 = st.columns(2)
+        column = c1.selectbox(t("segments.builder.column"), list(df.columns), key="seg_b_column")
+        ops = S.operators_for(df[column])
+        op = choose(c2.selectbox, t("segments.builder.operator"), ops,
+                    lambda o: t(f"segments.op.{o.replace(' ', '_')}"), "seg_b_op")
+        value = value_widget(df, store, column, op, "seg_b_value")
+        if st.button(t("segments.builder.add"), key="seg_b_add", icon=":material/add:"):
+            try:
+                if isinstance(value, (dt.date,)) and not isinstance(value, dt.datetime):
+                    value = pd.Timestamp(value)
+                if isinstance(value, tuple):
+                    value = tuple(pd.Timestamp(v) if isinstance(v, dt.date) else v for v in value)
+                cond = S.validate_condition(S.Condition(column, op, value), df)
+                conds.append(cond)
+            except ChurnCoreError as exc:
+                ui.show_error(exc)
+    mode = choose(st.radio, t("segments.builder.mode"), ["and", "or"], lambda m: t(f"segments.mode.{m}"),
+                  "seg_b_mode", horizontal=True)
+    for i, cond in enumerate(list(conds)):
+        a, b = st.columns([6, 1])
+        a.markdown(f"- {cond.describe(current_lang())}")
+        if b.button(t("segments.builder.remove"), key=f"seg_b_rm_{i}"):
+            conds.pop(i)
+            st.rerun()
+    segment = S.Segment("", tuple(conds), mode)
+    st.markdown(f"**{t('segments.builder.description')}:** {segment.describe(current_lang())}")
+    with st.expander(t("segments.builder.sql")):
+        where, params = segment.where_sql()
+        st.code(f"SELECT * FROM customers\nWHERE {where}", language="sql")
+        st.caption(t("segments.builder.params", params=", ".join(repr(p) for p in params) or "–"))
+    try:
+        profile = S.compute_segment_profile(store, cols, segment)
+        show_profile_metrics(profile)
+    except ChurnCoreError as exc:
+        ui.show_error(exc)
+        return
+    with st.form("seg_save_form", clear_on_submit=False, border=False):
+        name = st.text_input(t("segments.builder.name"), key="seg_b_name")
+        if st.form_submit_button(t("segments.builder.save"), icon=":material/save:"):
+            if not name.strip():
+                st.warning(t("segments.builder.need_name"))
+            elif not conds:
+                st.warning(t("segments.builder.need_condition"))
+            else:
+                state.save_segment(name.strip(), S.Segment(name.strip(), tuple(conds), mode))
+                st.success(t("segments.builder.saved", name=name.strip()))
+
+
+def saved_tab(ds, store, cols):
+    saved = state.get_segments()
+    if not saved:
+        st.info(t("segments.saved.none"))
+        return
+    rows = []
+    for name, seg in saved.items():
+        prof = S.compute_segment_profile(store, cols, seg)
+        rows.append({t("segments.saved.name"): name, t("segments.saved.description"): seg.describe(current_lang()),
+                     metric_label("customers"): int(prof["customers"]),
+                     metric_label("churn_rate"): round(100 * prof["churn_rate"], 1) if prof.get("churn_rate") is not None else None,
+                     metric_label("lift"): round(prof["lift"], 2) if prof.get("lift") is not None else None})
+    table = pd.DataFrame(rows)
+    st.dataframe(table, hide_index=True, width="stretch")
+    ui.download_buttons(table, "saved_segments", key="saved_segments")
+    drop = st.selectbox(t("segments.saved.delete_pick"), list(saved), key="seg_saved_drop")
+    if st.button(t("segments.saved.delete"), key="seg_saved_delete", icon=":material/delete:"):
+        state.delete_segment(drop)
+        st.rerun()
+
+
+# ---------------------------------------------------------------------------- ready-made
+def ready_tab(ds, store, cols):
+    cache_key = ("_seg_ready", ds.key)
+    ready = st.session_state.get("_seg_ready")
+    if not ready or ready[0] != ds.key:
+        ready = (ds.key, S.build_ready_made(store, cols))
+        st.session_state["_seg_ready"] = ready
+    options = ready[1]
+    if not options:
+        st.info(t("segments.ready.none"))
+        return
+    code = choose(st.selectbox, t("segments.ready.pick"), list(options), lambda c: t(f"segments.ready.{c}"),
+                  "seg_ready_pick")
+    seg = options[code]
+    st.caption(t(f"segments.ready.{code}.help"))
+    for dim in seg.dims:
+        if isinstance(dim, S.Banding) and not dim.column.startswith("__"):
+            text = st.text_input(t("segments.ready.edges", column=dim.column),
+                                 value=", ".join(f"{e:g}" for e in dim.edges), key=f"seg_edges_{code}_{dim.key}")
+            try:
+                edges = S.parse_edges(text)
+                if edges != dim.edges:
+                    seg = S.edit_edges(seg, dim.key, edges)
+            except ChurnCoreError as exc:
+                ui.show_error(exc)
+    try:
+        prof = S.compute_profiles(store, cols, seg)
+    except ChurnCoreError as exc:
+        ui.show_error(exc)
+        return
+    key = seg.keys()[0] if len(seg.keys()) == 1 else "group"
+    if len(seg.keys()) > 1:
+        prof.insert(0, "group", prof[seg.keys()].astype(str).agg(" · ".join, axis=1))
+    if "churn_rate" in prof.columns:
+        base = S.compute_segment_profile(store, cols, None).get("churn_rate")
+        st.altair_chart(
+            S.build_profile_chart(prof, key, "churn_rate", title_x=t(f"segments.ready.{code}"),
+                                  title_y=metric_label("churn_rate"), base_rate=base),
+            width="stretch",
+        )
+    shown = display(prof.drop(columns=["group"], errors="ignore"))
+    st.dataframe(shown, hide_index=True, width="stretch")
+    ui.download_buttons(shown, f"segments_{code}", key=f"ready_{code}")
+
+
+# ----------------------------------------------------------------------------- compare
+def compare_tab(ds, store, cols):
+    saved = state.get_segments()
+    names = ["__all__"] + list(saved)
+    label = lambda n: t("segments.all_customers") if n == "__all__" else n  # noqa: E731
+    if len(saved) < 1:
+        st.info(t("segments.compare.need_saved"))
+    a, b = st.columns(2)
+    pick_a = choose(a.selectbox, t("segments.compare.a"), names, label, "seg_cmp_a", index=min(1, len(names) - 1))
+    pick_b = choose(b.selectbox, t("segments.compare.b"), names, label, "seg_cmp_b", index=min(2, len(names) - 1))
+    seg_a = saved.get(pick_a)
+    seg_b = saved.get(pick_b)
+    frame = S.compare_segments(store, cols, seg_a, seg_b)
+    frame["metric"] = frame["metric"].map(metric_label)
+    frame = frame.rename(columns={"metric": t("segments.compare.metric"), "a": label(pick_a), "b": label(pick_b),
+                                  "all": t("segments.all_customers")}) if pick_a != pick_b else frame.rename(
+        columns={"metric": t("segments.compare.metric"), "all": t("segments.all_customers")})
+    st.dataframe(frame, hide_index=True, width="stretch")
+    ui.download_buttons(frame, "segments_compare", key="compare")
+
+
+# ----------------------------------------------------------------------------- deciles
+def deciles_tab(ds, store, cols):
+    st.caption(t("segments.deciles.help"))
+    if not cols.label:
+        st.info(t("error.segments.no_label"))
+        return
+    cached = st.session_state.get("_seg_deciles")
+    if st.button(t("segments.deciles.run"), key="seg_deciles_run", icon=":material/bar_chart:") or (
+        cached and cached[0] == ds.key
+    ):
+        if not cached or cached[0] != ds.key:
+            with st.status(t("segments.deciles.running")):
+                cached = (ds.key, S.compute_decile_cohorts(store, cols))
+            st.session_state["_seg_deciles"] = cached
+        deciles = cached[1]
+        spread = S.rank_decile_spread(deciles)
+        if spread.empty:
+            st.info(t("segments.deciles.none"))
+            return
+        column = st.selectbox(t("segments.deciles.column"), spread["column"].tolist(), key="seg_deciles_col")
+        st.altair_chart(S.build_decile_chart(deciles, column, title_x=t("segments.deciles.decile"),
+                                             title_y=metric_label("churn_rate")), width="stretch")
+        shown = spread.rename(columns={"column": t("segments.deciles.column"), "min_rate": t("segments.deciles.min"),
+                                       "max_rate": t("segments.deciles.max"), "spread": t("segments.deciles.spread")})
+        st.dataframe(shown, hide_index=True, width="stretch")
+        ui.download_buttons(deciles, "decile_cohorts", key="deciles")
+
+
+ds = state.require_dataset()
+st.title(t("segments.title"))
+st.caption(t("segments.intro"))
+store = customers_store(ds)
+cols = column_map(ds)
+if not cols.label:
+    st.warning(t("segments.no_label"))
+tabs = st.tabs([t("segments.tab.builder"), t("segments.tab.saved"), t("segments.tab.ready"),
+                t("segments.tab.compare"), t("segments.tab.deciles")])
+with tabs[0]:
+    builder_tab(ds, store, cols)
+with tabs[1]:
+    saved_tab(ds, store, cols)
+with tabs[2]:
+    ready_tab(ds, store, cols)
+with tabs[3]:
+    compare_tab(ds, store, cols)
+with tabs[4]:
+    deciles_tab(ds, store, cols)
