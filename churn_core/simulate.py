@@ -324,6 +324,13 @@ class SimulationInputs:
     customer_ids: np.ndarray
     value_source: str = "count"
     warnings: tuple = ()
+    value_base: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if self.value_base is None:  # value x effect (float32), -inf where not eligible: the optimiser's input
+            vb = (self.effects.base * self.value[:, None]).astype(np.float32)
+            vb[~self.eligibility] = -np.inf
+            object.__setattr__(self, "value_base", vb)
 
     @property
     def n(self):
@@ -397,10 +404,20 @@ def _capacities(catalogue):
     return np.array([np.inf if o.capacity is None else float(o.capacity) for o in catalogue])
 
 
-def _choose(benefit, cost, theta, elig, cap):
+def _benefit(inputs, scale, fixed=None):
+    """Expected retained value per customer and offer (float32), -inf where not eligible."""
+    vb = inputs.value_base
+    out = np.multiply(vb, scale.astype(np.float32)[None, :])
+    for j in np.flatnonzero(scale == 0):  # -inf * 0 would be nan
+        out[:, j] = np.where(inputs.eligibility[:, j], np.float32(0), np.float32(-np.inf))
+    if fixed is not None:
+        out[:, np.arange(vb.shape[1]) != fixed] = -np.inf
+    return out
+
+
+def _choose(benefit, cost, theta, cap):
     """Lagrangian choice for price ``theta``: offer index per row (-1 = none), capacity respected."""
-    score = benefit - theta * cost[None, :]
-    score = np.where(elig, score, -np.inf)
+    score = benefit - np.float32(theta) * cost.astype(np.float32)[None, :]
     n, k = score.shape
     rows = np.arange(n)
     for _ in range(k + 1):
@@ -411,13 +428,12 @@ def _choose(benefit, cost, theta, elig, cap):
         for j in np.flatnonzero(np.isfinite(cap)):
             idx = np.flatnonzero(choice == j)
             if len(idx) > cap[j]:
-                keep = int(cap[j])
-                drop = idx[np.argsort(-best[idx], kind="stable")[keep:]]
+                drop = idx[np.argsort(-best[idx], kind="stable")[int(cap[j]):]]
                 score[drop, j] = -np.inf
                 over = True
         if not over:
             return choice
-    return _enforce_capacity(choice, np.where(choice >= 0, score[rows, np.maximum(choice, 0)], 0), cap)
+    return _enforce_capacity(choice, np.where(choice >= 0, best, 0), cap)
 
 
 def _enforce_capacity(choice, priority, cap):
@@ -432,69 +448,140 @@ def _enforce_capacity(choice, priority, cap):
 
 
 def _plan_cost(choice, cost):
-    chosen = choice >= 0
-    return float(cost[choice[chosen]].sum())
+    return float(np.bincount(choice[choice >= 0], minlength=len(cost)) @ cost)
 
 
-def _optimise(benefit, cost, elig, cap, budget, objective):
-    """Best offer (or none) per customer under budget and capacities (see module docstring)."""
+def _best_ratio(benefit, cost):
+    """Per customer: best benefit per unit of cost (inf for a free offer with positive benefit,
+    -inf when nothing is eligible) and the offer achieving it."""
+    n, k = benefit.shape
+    if (cost > 0).all():
+        ratio = benefit * (1.0 / cost).astype(np.float32)[None, :]
+        arg = np.argmax(ratio, axis=1)
+        return ratio[np.arange(n), arg].astype(float), arg
+    r = np.full(n, -np.inf)
+    arg = np.zeros(n, dtype=np.int64)
+    for j in range(k):
+        col = benefit[:, j].astype(float)
+        rj = col / cost[j] if cost[j] > 0 else np.where(col > 0, np.inf, -np.inf)
+        better = rj > r
+        r = np.where(better, rj, r)
+        arg = np.where(better, j, arg)
+    return r, arg
+
+
+def _optimise(benefit, cost, cap, budget, objective, tol=1e-4):
+    """Best offer (or none) per customer under budget and capacities (see module docstring).
+
+    Customers are sorted by their best benefit/cost ratio; at price ``theta`` only those with a
+    ratio above ``theta`` can take an offer, so each evaluation works on a prefix (a view). Only the
+    customers the budget can reach are sorted, unless the search needs more.
+    """
     n, k = benefit.shape
     choice = np.full(n, -1)
-    pos_cost = cost > 0
     theta_min = 1.0 if objective == "net_value" else 0.0
-    # free offers (cost 0) with positive benefit are always worth taking
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(elig & pos_cost[None, :], benefit / np.where(pos_cost, cost, 1.0)[None, :], -np.inf)
-        ratio = np.where(elig & ~pos_cost[None, :] & (benefit > 0), np.inf, ratio)
-    r = ratio.max(axis=1) if k else np.zeros(n)
+    r, arg = _best_ratio(benefit, cost)
     cand = np.flatnonzero(r > theta_min)
     if len(cand) == 0:
         return choice
-    b, e = benefit[cand], elig[cand]
-    lo = theta_min
-    sub = _choose(b, cost, lo, e, cap)
-    if _plan_cost(sub, cost) <= budget:
-        choice[cand] = sub
-        return choice
-    finite = r[cand][np.isfinite(r[cand])]
-    hi = float(finite.max()) * 1.0001 + 1e-12 if len(finite) else 1.0
-    hi_choice = _choose(b, cost, hi, e, cap)
-    if _plan_cost(hi_choice, cost) > budget:  # only free offers left: capacity bounds them
-        hi_choice = np.where(cost[np.maximum(hi_choice, 0)] > 0, -1, hi_choice)
+    positive = cost[cost > 0]
+    reach = len(cand)
+    if len(positive) == k:
+        reach = int(min(len(cand), 3 * budget / positive.min() + 1000))
+    while True:
+        if reach < len(cand):
+            top = np.argpartition(-r[cand], reach)[:reach]
+            order = cand[top[np.argsort(-r[cand[top]], kind="stable")]]
+            floor = float(r[order[-1]])  # theta below this would need customers not sorted yet
+        else:
+            order = cand[np.argsort(-r[cand], kind="stable")]
+            floor = -np.inf
+        sub = _optimise_sorted(order, r, arg, benefit, cost, cap, budget, theta_min, floor, tol)
+        if sub is not None:
+            choice[order] = sub
+            return choice
+        reach = len(cand)
+
+
+def _optimise_sorted(order, r, arg, benefit, cost, cap, budget, theta_min, floor, tol):
+    rs = r[order]
+    neg = -rs
+    b = benefit[order]
+
+    def plan_at(theta):
+        m = int(np.searchsorted(neg, -theta, side="left"))  # customers with ratio > theta
+        sub = np.full(len(order), -1)
+        if m:
+            sub[:m] = _choose(b[:m], cost, theta, cap)
+        return sub
+
+    def spend(sub):
+        return _plan_cost(sub, cost)
+
+    finite = rs[np.isfinite(rs)]
+    top = float(finite[0]) * 1.0001 + 1e-12 if len(finite) else 1.0
+    # first guess: fill the budget with each customer's best-ratio offer, best ratio first
+    cum = np.cumsum(cost[arg[order]])
+    fit = int(np.searchsorted(cum, budget, side="right"))
+    guess = float(rs[fit]) if fit < len(rs) and np.isfinite(rs[fit]) else theta_min
+    t = max(theta_min, guess, floor)
+    sub = plan_at(t)
+    if spend(sub) <= budget:
+        hi, hi_plan, lo = t, sub, None
+        while lo is None:
+            if t <= theta_min:
+                return hi_plan
+            t = max(theta_min, t / 2 if t > 1e-12 else 0.0)
+            if t < floor:
+                return None  # the answer lies among customers not sorted yet
+            sub = plan_at(t)
+            if spend(sub) <= budget:
+                hi, hi_plan = t, sub
+            else:
+                lo = t
+    else:
+        lo = t
+        hi, hi_plan = None, None
+        while hi is None:
+            t = min(top, t * 2 if t > 0 else 1e-9)
+            sub = plan_at(t)
+            if spend(sub) <= budget:
+                hi, hi_plan = t, sub
+            elif t >= top:  # only free offers remain: capacity bounds them, drop the paid ones
+                hi, hi_plan = t, np.where(cost[np.maximum(sub, 0)] > 0, -1, sub)
+            else:
+                lo = t
     for _ in range(60):
-        mid = 0.5 * (lo + hi) if lo <= 0 or hi / max(lo, 1e-300) < 4 else float(np.sqrt(lo * hi))
-        if mid <= lo or mid >= hi:
+        if hi - lo <= tol * hi:
             break
-        keep = r[cand] > mid
-        trial = np.full(len(cand), -1)
-        trial[keep] = _choose(b[keep], cost, mid, e[keep], cap)
-        if _plan_cost(trial, cost) <= budget:
-            hi, hi_choice = mid, trial
+        mid = 0.5 * (lo + hi) if lo <= 0 or hi / lo > 4 else float(np.sqrt(lo * hi))
+        sub = plan_at(mid)
+        if spend(sub) <= budget:
+            hi, hi_plan = mid, sub
         else:
             lo = mid
-        if hi - lo <= 1e-6 * hi:
-            break
-    sub = _fill(hi_choice, b, cost, e, cap, budget, hi, theta_min)
-    choice[cand] = sub
-    return choice
+    return _fill(hi_plan, b, cost, cap, budget, hi, theta_min)
 
 
-def _fill(choice, benefit, cost, elig, cap, budget, theta, theta_min):
-    """Spend leftover budget on unassigned customers, best score first, within capacity."""
+def _fill(choice, benefit, cost, cap, budget, theta, theta_min):
+    """Spend leftover budget on unassigned customers, best score first, within capacity.
+
+    Rows are sorted by best ratio, so only the first unassigned rows are worth looking at.
+    """
     left = budget - _plan_cost(choice, cost)
-    if left <= 0:
+    positive = cost[cost > 0]
+    if left <= 0 or len(positive) == 0:
         return choice
     counts = np.bincount(choice[choice >= 0], minlength=len(cost)).astype(float)
     room = cap - counts
-    free = np.flatnonzero(choice < 0)
-    if len(free) == 0:
-        return choice
+    limit = int(min(len(choice), 4 * left / positive.min() + 1000))
+    free = np.flatnonzero(choice < 0)[:limit]
     for _ in range(3):
         usable = (room > 0) & (cost <= left)
         if not usable.any() or len(free) == 0:
             break
-        gain = benefit[free] - theta_min * cost[None, :]
-        score = np.where(elig[free] & usable[None, :] & (gain > 0), benefit[free] - theta * cost[None, :], -np.inf)
+        bf = benefit[free].astype(float)
+        score = np.where(usable[None, :] & (bf - theta_min * cost[None, :] > 0), bf - theta * cost[None, :], -np.inf)
         pick = np.argmax(score, axis=1)
         best = score[np.arange(len(free)), pick]
         ok = np.isfinite(best)
@@ -503,51 +590,71 @@ def _fill(choice, benefit, cost, elig, cap, budget, theta, theta_min):
         idx, pick, best = free[ok], pick[ok], best[ok]
         order = np.argsort(-best, kind="stable")
         idx, pick = idx[order], pick[order]
-        # capacity: the first room[j] customers of each offer
         rank = np.zeros(len(idx))
         for j in np.unique(pick):
             m = pick == j
             rank[m] = np.arange(m.sum())
         fits = rank < room[pick]
         idx, pick = idx[fits], pick[fits]
-        spend = np.cumsum(cost[pick])
-        take = spend <= left
+        take = np.cumsum(cost[pick]) <= left
         if not take.any():
             break
         choice[idx[take]] = pick[take]
         left -= float(cost[pick[take]].sum())
         counts = np.bincount(choice[choice >= 0], minlength=len(cost)).astype(float)
         room = cap - counts
-        free = np.flatnonzero(choice < 0)
+        free = free[choice[free] < 0]
     return choice
 
 
-def _fill_in_order(order, benefit, cost, elig, cap, budget, fixed=None):
+def _preferred(benefit, cost):
+    """Each customer's best eligible offer by expected net value (-1 when none is eligible)."""
+    net = benefit - cost.astype(np.float32)[None, :]
+    pref = np.argmax(net, axis=1)
+    ok = np.isfinite(net[np.arange(len(pref)), pref])
+    return np.where(ok, pref, -1), net
+
+
+def _fill_in_order(order, pref, net, cost, cap, budget):
     """Contact customers in ``order`` until the budget runs out (the baselines and rule targeting).
 
-    Each customer gets ``fixed`` (an offer index; ineligible customers are skipped) or their best
-    eligible offer by expected net value; an offer at capacity passes the customer to their next one.
+    Each customer gets their preferred offer (``pref``, from :func:`_preferred`); an offer at
+    capacity passes the customer to their next best one. Only a prefix of ``order`` can be reached
+    with the budget: work on a prefix, longer if needed.
     """
-    n, k = benefit.shape
     order = np.asarray(order)
+    positive = cost[cost > 0]
+    if len(positive) < len(cost) or len(order) == 0:
+        length = len(order)
+    else:
+        length = int(min(len(order), 1.2 * budget / positive.min() + 1000))
+    while True:
+        choice, left = _fill_prefix(order[:length], pref, net, cost, cap, budget)
+        if length >= len(order) or (len(positive) and left < positive.min()):
+            return choice
+        length = min(len(order), 2 * length)
+
+
+def _fill_prefix(order, pref, net, cost, cap, budget):
+    n = len(pref)
     choice = np.full(n, -1)
-    if len(order) == 0 or k == 0:
-        return choice
-    b, e = benefit[order], elig[order]
-    score = np.where(e, b - cost[None, :], -np.inf)
-    if fixed is not None:
-        score = np.where(np.arange(k)[None, :] == fixed, score, -np.inf)
-    rows = np.arange(len(order))
-    sub = np.full(len(order), -1)
-    for _ in range(k + 1):
-        pick = np.argmax(score, axis=1)
-        ok = np.isfinite(score[rows, pick])
-        sub = np.where(ok, pick, -1)
+    if len(order) == 0:
+        return choice, float(budget)
+    sub = pref[order]
+    banned = None  # (customers in order x offers): offer at capacity when the customer's turn came
+    for _ in range(len(cost) + 1):
         over = False
         for j in np.flatnonzero(np.isfinite(cap)):
             idx = np.flatnonzero(sub == j)  # already in priority order
             if len(idx) > cap[j]:
-                score[idx[int(cap[j]):], j] = -np.inf
+                spill = idx[int(cap[j]):]
+                if banned is None:
+                    banned = np.zeros((len(order), len(cost)), dtype=bool)
+                banned[spill, j] = True
+                rows = np.where(banned[spill], -np.inf, net[order[spill]])
+                nxt = np.argmax(rows, axis=1)
+                ok = np.isfinite(rows[np.arange(len(spill)), nxt])
+                sub[spill] = np.where(ok, nxt, -1)
                 over = True
         if not over:
             break
@@ -567,7 +674,7 @@ def _fill_in_order(order, benefit, cost, elig, cap, budget, fixed=None):
         left -= float(c[take].sum())
         pending = pending[~take]
     choice[order[keep]] = sub[keep]
-    return choice
+    return choice, left
 
 
 def top_n_mask(churn_probability, n_top):
@@ -594,21 +701,30 @@ def _triangular(u, low, high):
 
 
 def _aggregates(choice, inputs, scale, k):
-    """Per-offer sums the Monte Carlo needs (O(n))."""
-    chosen = choice >= 0
-    a = choice[chosen]
-    q = inputs.effects.base[chosen, a]
-    v = inputs.value[chosen]
-    se = inputs.effects.se[chosen, a] if inputs.effects.se is not None else np.zeros(len(a))
+    """Per-offer sums the Monte Carlo needs (O(contacted customers))."""
+    idx = np.flatnonzero(choice >= 0)
+    a = choice[idx]
+    q = inputs.effects.base[idx, a]
+    v = inputs.value[idx]
 
     def s(w):
         return np.bincount(a, weights=w, minlength=k)
 
+    q1 = s(q)
     qa = np.abs(q)
+    q1abs = s(qa) if (q < 0).any() else q1
+    vq = v * q
+    vvq = v * vq
+    zero = np.zeros(k)
+    if inputs.effects.se is not None:
+        se = inputs.effects.se[idx, a]
+        se1, vse = s(se), s(v * se)
+    else:
+        se1 = vse = zero
     return {
         "count": np.bincount(a, minlength=k).astype(float),
-        "q1": s(q), "q1abs": s(qa), "q2": s(q * q), "se1": s(se),
-        "v1": s(v * q), "v2": s(v * v * qa), "v3": s(v * v * q * q), "vse": s(v * se),
+        "q1": q1, "q1abs": q1abs, "q2": s(q * q), "se1": se1,
+        "v1": s(vq), "v2": s(np.abs(vvq)), "v3": s(vvq * q), "vse": vse,
     }
 
 
@@ -708,7 +824,7 @@ class SimulationResult:
     by_offer: pd.DataFrame
     baselines: dict
     tornado: pd.DataFrame
-    q: np.ndarray = field(repr=False)
+    scale: np.ndarray = field(repr=False)
     cost_per_offer: np.ndarray = field(repr=False)
     inputs: SimulationInputs = field(repr=False)
 
@@ -717,7 +833,7 @@ class SimulationResult:
         expected_value, cost, net_value; best expected net value first."""
         idx = np.flatnonzero(self.choice >= 0)
         a = self.choice[idx]
-        saved = self.q[idx]
+        saved = self.inputs.effects.base[idx, a] * self.scale[a]
         value = saved * self.inputs.value[idx]
         cost = self.cost_per_offer[a]
         frame = pd.DataFrame({
@@ -788,17 +904,18 @@ def compute_simulation(inputs, catalogue, settings, target_mask=None, baselines=
                              "The offers changed since the effects were computed: recompute the effects.")
     k = len(catalogue)
     scale, t_new, cost, unit, contact = _scaled(inputs, catalogue, settings)
-    benefit_q = inputs.effects.base * scale[None, :]
-    benefit = benefit_q * inputs.value[:, None]
     cap = _capacities(catalogue)
     fixed = None
     if settings.fixed_offer:
         fixed = catalogue.codes.index(catalogue.get(settings.fixed_offer).code)
+    benefit = _benefit(inputs, scale, fixed)
+    pref = net = None
+    if settings.targeting != "optimiser" or baselines:
+        pref, net = _preferred(benefit, cost)
     if settings.targeting == "optimiser":
-        elig = inputs.eligibility if fixed is None else inputs.eligibility & (np.arange(k) == fixed)[None, :]
-        choice = _optimise(benefit, cost, elig, cap, settings.budget, settings.objective)
+        choice = _optimise(benefit, cost, cap, settings.budget, settings.objective)
     elif settings.targeting == "random":
-        choice = _fill_in_order(inputs.random_order, benefit, cost, inputs.eligibility, cap, settings.budget, fixed)
+        choice = _fill_in_order(inputs.random_order, pref, net, cost, cap, settings.budget)
     else:
         order = inputs.risk_order
         if settings.targeting == "mask":
@@ -809,11 +926,14 @@ def compute_simulation(inputs, catalogue, settings, target_mask=None, baselines=
                 raise ChurnCoreError("simulate.length_mismatch", "The target mask needs one value per customer.",
                                      got=len(target_mask), expected=inputs.n)
             order = order[target_mask[order]]
-        choice = _fill_in_order(order, benefit, cost, inputs.eligibility, cap, settings.budget, fixed)
-    # the two guarantees, whatever happened above
-    assert _plan_cost(choice, cost) <= settings.budget * (1 + 1e-9) + 1e-9
-    counts = np.bincount(choice[choice >= 0], minlength=k)
-    assert (counts <= cap).all()
+        choice = _fill_in_order(order, pref, net, cost, cap, settings.budget)
+    # the guarantees, whatever happened above: budget, capacity, eligibility
+    if _plan_cost(choice, cost) > settings.budget * (1 + 1e-9) + 1e-9:
+        raise AssertionError("plan over budget")
+    if (np.bincount(choice[choice >= 0], minlength=k) > cap).any():
+        raise AssertionError("plan over capacity")
+    if not inputs.eligibility[choice >= 0, choice[choice >= 0]].all():
+        raise AssertionError("offer to an ineligible customer")
 
     agg = _aggregates(choice, inputs, scale, k)
     summary = _summaries(agg, inputs, catalogue, settings, scale, t_new, cost, unit, contact)
@@ -843,14 +963,11 @@ def compute_simulation(inputs, catalogue, settings, target_mask=None, baselines=
     base_results = {}
     if baselines:
         for name, order in (("risk", inputs.risk_order), ("random", inputs.random_order)):
-            bchoice = _fill_in_order(order, benefit, cost, inputs.eligibility, cap, settings.budget, fixed)
+            bchoice = _fill_in_order(order, pref, net, cost, cap, settings.budget)
             bagg = _aggregates(bchoice, inputs, scale, k)
             base_results[name] = _summaries(bagg, inputs, catalogue, settings, scale, t_new, cost, unit, contact)
-    q_all = np.zeros(inputs.n)
-    chosen = choice >= 0
-    q_all[chosen] = benefit_q[chosen, choice[chosen]]
     return SimulationResult(settings, tuple(catalogue.codes), choice, summary, by_offer, base_results, tornado,
-                            q_all, cost, inputs)
+                            scale, cost, inputs)
 
 
 # ----------------------------------------------------------------------------- one customer
