@@ -10,7 +10,8 @@ import pandas as pd
 from churn_core.errors import ChurnCoreError
 from churn_core.roles import label_to_binary
 
-__all__ = ["compute_profile", "compute_category_churn", "profile_summary", "PROFILE_COLUMNS"]
+__all__ = ["compute_profile", "compute_category_churn", "profile_summary", "build_category_churn_chart",
+           "PROFILE_COLUMNS"]
 
 PROFILE_COLUMNS = ["column", "role", "dtype", "missing", "missing_pct", "distinct", "min", "mean",
                    "max", "top", "top_count"]
@@ -214,3 +215,33 @@ def profile_summary(load, roles):
         "column_profile": column_profile,
         "fingerprint": load.fingerprint,
     }
+
+
+def build_category_churn_chart(frame, *, x_title="Churn rate", y_title="", customers_title="Customers",
+                               overall_rate=None, label_map=None):
+    """Horizontal bars of churn rate per category (from :func:`compute_category_churn`, <= 32 rows).
+
+    ``label_map`` renames special values (``"(other)"``, ``"(missing)"``) for display; titles are
+    passed in by the page so the chart is translatable. A rule marks ``overall_rate`` when given.
+    """
+    import altair as alt
+
+    data = frame[["value", "customers", "churn_rate"]].copy()
+    if label_map:
+        data["value"] = data["value"].map(lambda v: label_map.get(v, v))
+    data["order"] = range(len(data))
+    bars = alt.Chart(data).mark_bar().encode(
+        y=alt.Y("value:N", title=y_title, sort=alt.SortField("order")),
+        x=alt.X("churn_rate:Q", title=x_title, axis=alt.Axis(format="%")),
+        tooltip=[
+            alt.Tooltip("value:N", title=y_title or " "),
+            alt.Tooltip("customers:Q", title=customers_title, format=","),
+            alt.Tooltip("churn_rate:Q", title=x_title, format=".1%"),
+        ],
+    )
+    chart = bars
+    if overall_rate is not None:
+        rule = alt.Chart(pd.DataFrame({"rate": [float(overall_rate)]})).mark_rule(
+            color="firebrick", strokeDash=[4, 3]).encode(x="rate:Q")
+        chart = bars + rule
+    return chart.properties(height=max(120, 22 * len(data)))
