@@ -78,7 +78,9 @@ def value_widget(df, store, column, op, key):
     if op in S.NO_VALUE_OPERATORS:
         return None
     if kind == "number":
-        lo, hi = float(series.min()), float(series.max())
+        valid = series.dropna()
+        lo, hi = (float(valid.min()), float(valid.max())) if len(valid) else (0.0, 0.0)
+        mid = float(valid.median()) if len(valid) else 0.0
         if op == "between":
             a, b = st.columns(2)
             v1 = a.number_input(t("segments.builder.low"), value=lo, key=f"{key}_lo")
@@ -87,7 +89,7 @@ def value_widget(df, store, column, op, key):
         if op in S.LIST_OPERATORS:
             text = st.text_input(t("segments.builder.values_numbers"), key=f"{key}_list")
             return [x for x in S.parse_edges(text)] if text.strip() else []
-        return st.number_input(t("segments.builder.value"), value=float(series.median()), key=f"{key}_num")
+        return st.number_input(t("segments.builder.value"), value=mid, key=f"{key}_num")
     if kind == "bool":
         return choose(st.selectbox, t("segments.builder.value"), [True, False],
                       lambda v: t("segments.yes") if v else t("segments.no"), f"{key}_bool")

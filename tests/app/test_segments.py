@@ -12,17 +12,6 @@ def chart_specs(at):
 
     return [json.loads(el.proto.spec) for el in at.get("vega_lite_chart") + at.get("arrow_vega_lite_chart")]
 
-try:  # churn_core.export is written in parallel; until it lands, downloads get a plain stand-in
-    import churn_core.export  # noqa: F401
-except ModuleNotFoundError:  # pragma: no cover
-    import sys
-    import types
-
-    _stub = types.ModuleType("churn_core.export")
-    _stub.to_safe_csv_bytes = lambda df: df.to_csv(index=False).encode("utf-8-sig")
-    _stub.to_safe_excel_bytes = lambda df: b""
-    sys.modules["churn_core.export"] = _stub
-
 PAGE = "pages/2_segments.py"
 
 

@@ -7,17 +7,6 @@ import numpy as np
 from churn_core.segments import Condition, Segment
 from tests.app.conftest import make_app
 
-try:  # churn_core.export is written in parallel; until it lands, downloads get a plain stand-in
-    import churn_core.export  # noqa: F401
-except ModuleNotFoundError:  # pragma: no cover
-    import sys
-    import types
-
-    _stub = types.ModuleType("churn_core.export")
-    _stub.to_safe_csv_bytes = lambda df: df.to_csv(index=False).encode("utf-8-sig")
-    _stub.to_safe_excel_bytes = lambda df: b""
-    sys.modules["churn_core.export"] = _stub
-
 PAGE = "pages/3_value.py"
 
 

@@ -212,3 +212,28 @@ def test_sample_ready_made_cover_everyone(sample):
         prof = S.compute_profiles(store, cols, seg)
         assert int(prof["customers"].sum()) == 20000, code
         assert len(prof) <= 200
+
+
+def test_date_condition_sql_equals_mask(sample_path, tmp_path):
+    from churn_core.ingest import load_file
+
+    df = load_file(sample_path).df
+    store = SessionStore(root_dir=tmp_path / "dates")
+    try:
+        store.load_frame("customers", df)
+        seg = Segment("recent", (Condition("snapshot_date", ">=", "2024-09-30"),)).validate(df)
+        assert seg.describe("en") == "snapshot_date is at least 2024-09-30"
+        where, params = seg.where_sql()
+        n = int(store.query(f"SELECT COUNT(*) AS n FROM customers WHERE {where}", params)["n"].iloc[0])
+        assert n == int(seg.mask(df).sum()) == int((df["snapshot_date"] >= "2024-09-30").sum())
+    finally:
+        store.close()
+
+
+def test_engine_modules_do_not_import_streamlit():
+    import subprocess
+    import sys
+
+    code = ("import sys, churn_core.segments, churn_core.value, churn_core.sqlguard, churn_core.sql_worker;"
+            "assert 'streamlit' not in sys.modules")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
