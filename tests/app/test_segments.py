@@ -104,3 +104,27 @@ def test_deciles_in_chinese(sample_dataset):
     specs = chart_specs(at)
     titles = [s.get("encoding", {}).get("x", {}).get("title") for s in specs]
     assert "十分位（1 = 最低值）" in titles
+
+
+def test_builder_or_mode_list_between_and_remove(sample_dataset):
+    at = make_app(PAGE, dataset=sample_dataset)
+    at.run()
+    at.selectbox(key="seg_b_column").set_value("region").run()
+    at.selectbox(key="seg_b_op").set_value("is one of").run()
+    at.multiselect(key="seg_b_value_multi").set_value(["Beijing", "Shanghai"]).run()
+    at.button(key="seg_b_add").click().run()
+    at.selectbox(key="seg_b_column").set_value("balance").run()
+    at.selectbox(key="seg_b_op").set_value("is between").run()
+    at.number_input(key="seg_b_value_lo").set_value(0.0)
+    at.number_input(key="seg_b_value_hi").set_value(1000.0)
+    at.button(key="seg_b_add").click().run()
+    at.radio(key="seg_b_mode").set_value("OR: any condition").run()
+    assert not at.exception
+    df = sample_dataset.df
+    text = 'region is one of "Beijing", "Shanghai" or balance is between 0 and 1,000'
+    assert f"**Segment:** {text}" in [m.value for m in at.markdown]
+    want = df["region"].isin(["Beijing", "Shanghai"]) | df["balance"].between(0, 1000)
+    assert next(m for m in at.metric if m.label == "Customers").value == f"{int(want.sum()):,}"
+    at.button(key="seg_b_rm_0").click().run()
+    assert not at.exception
+    assert "**Segment:** balance is between 0 and 1,000" in [m.value for m in at.markdown]

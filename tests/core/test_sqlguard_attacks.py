@@ -94,7 +94,7 @@ REFUSED = [
 def test_attack_refused_without_files(stores, clean_cwd, sql, code):
     err, elapsed = _attack(stores, clean_cwd, sql)
     assert err.code == code
-    assert elapsed < 1.0
+    assert elapsed < 3.0  # refused by the parser: no worker is started
 
 
 def test_other_sessions_folder_is_refused(stores, clean_cwd):
