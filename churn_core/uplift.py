@@ -71,12 +71,14 @@ def _read_csv_fallback(path):
         raise ChurnCoreError("uplift.file_not_found", f"File not found: {path}.", path=str(path))
 
 
-def load_campaign_frame(campaign, customers, id_column, customer_id_column=None):
+def load_campaign_frame(campaign, customers, id_column, customer_id_column=None, drop=()):
     """Join a campaign table (id, arm, outcome) to the customer table on an id column.
 
     Columns present in both tables are taken from the campaign (the customer copies are dropped
-    and listed in ``frame.attrs["dropped_columns"]``). Campaign rows without a customer are kept
-    with missing features (``frame.attrs["unmatched"]`` counts them).
+    and listed in ``frame.attrs["dropped_columns"]``), as are the customer columns in ``drop``
+    (e.g. the customer table's own churn label: an outcome of another period, not a feature).
+    Campaign rows without a customer are kept with missing features
+    (``frame.attrs["unmatched"]`` counts them).
     """
     cid = customer_id_column or id_column
     for table, column, code in ((campaign, id_column, "campaign"), (customers, cid, "customers")):
@@ -90,7 +92,8 @@ def load_campaign_frame(campaign, customers, id_column, customer_id_column=None)
             "uplift.duplicate_ids",
             f"Customer ids in {cid!r} are not unique; the campaign cannot be joined.",
             column=str(cid))
-    dropped = [c for c in customers.columns if c in campaign.columns and c != cid]
+    dropped = [c for c in customers.columns
+               if (c in campaign.columns or c in set(drop or ())) and c != cid]
     right = customers.drop(columns=dropped)
     left_key = campaign[id_column].astype("string").str.strip()
     right_key = right[cid].astype("string").str.strip()

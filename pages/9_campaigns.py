@@ -45,7 +45,8 @@ def campaign_frame(dataset):
             customers = dataset.df
             cid = "customer_id" if "customer_id" in customers.columns else id_column_of(
                 customers, dataset.roles)
-            frame = U.load_campaign_frame(campaign, customers, "customer_id", cid)
+            frame = U.load_campaign_frame(campaign, customers, "customer_id", cid,
+                                          drop=[dataset.roles.label] if dataset.roles.label else [])
             cached = (key, frame)
             st.session_state[FRAME_KEY] = cached
         frame = cached[1]
@@ -71,7 +72,9 @@ def campaign_frame(dataset):
                            index=list(frame.columns).index(id_column_of(frame))
                            if id_column_of(frame) in frame.columns else 0, key="campaigns_id")
         customers_id = id_column_of(dataset.df, dataset.roles)
-        frame = U.load_campaign_frame(frame, dataset.df, cid, customers_id)
+        label = dataset.roles.label
+        frame = U.load_campaign_frame(frame, dataset.df, cid, customers_id,
+                                      drop=[label] if label else [])
         st.caption(t("campaigns.joined", rows=f"{len(frame):,}",
                      unmatched=f"{frame.attrs.get('unmatched', 0):,}"))
     return frame

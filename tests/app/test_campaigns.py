@@ -132,3 +132,32 @@ def test_chinese_page(sample_dataset):
     at.run()
     assert not at.exception
     assert at.title[0].value == "历史营销活动"
+
+
+def test_upload_flow_with_good_outcome(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    segment = np.repeat(["Mens E-Mail", "Womens E-Mail", "No E-Mail"], n // 3)
+    visit = (rng.random(n) < np.select([segment == "Mens E-Mail", segment == "Womens E-Mail"],
+                                       [0.18, 0.15], 0.10)).astype(int)
+    df = pd.DataFrame({"recency": rng.integers(1, 13, n), "segment": segment, "visit": visit,
+                       "channel": rng.choice(["Web", "Phone"], n)})
+    at = make_app(PAGE, timeout=120)
+    at.run()
+    at.radio(key="campaigns_source").set_value("upload").run()
+    at.file_uploader(key="campaigns_upload").set_value(
+        ("hillstrom.csv", df.to_csv(index=False).encode(), "text/csv")).run()
+    assert not at.exception
+    at.selectbox(key="campaigns_treatment").set_value("segment").run()
+    at.selectbox(key="campaigns_control_segment").set_value("No E-Mail")
+    at.selectbox(key="campaigns_outcome").set_value("visit").run()
+    at.radio(key="campaigns_kind").set_value("good")
+    at.button(key="campaigns_run").click().run()
+    assert not at.exception
+    assert "3 arms: control and 2 offers." in [c.value for c in at.caption]
+    mens = (visit[segment == "Mens E-Mail"].mean() - visit[segment == "No E-Mail"].mean()) * 100
+    sentences = [m.value for m in at.markdown if m.value.startswith("- Mens")]
+    assert sentences[0].startswith(f"- Mens E-Mail raises the visit rate by {mens:.1f} points")

@@ -317,3 +317,13 @@ def test_cli_errors_exit_2_with_one_line(tmp_path, args, message):
     done = _cli("sample_data/campaign.csv", *args, "--no-model", "--out", str(tmp_path))
     assert done.returncode == 2
     assert done.stderr == message
+
+
+def test_join_can_drop_the_customer_label():
+    zh = pd.read_csv(SAMPLE / "customers_zh_gbk.csv", encoding="gb18030").head(3000)
+    campaign = pd.read_csv(SAMPLE / "campaign.csv")
+    joined = uplift.load_campaign_frame(campaign, zh, "customer_id", "客户编号", drop=["是否流失"])
+    assert "是否流失" not in joined.columns and "客户编号" not in joined.columns
+    assert joined.attrs["dropped_columns"] == ["是否流失"]
+    assert joined.attrs["unmatched"] == int((~campaign["customer_id"].isin(zh["客户编号"])).sum())
+    assert joined["年龄"].notna().sum() == len(joined) - joined.attrs["unmatched"]
