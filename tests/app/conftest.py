@@ -51,6 +51,6 @@ def chart_specs(at):
     import json
 
     specs = []
-    for el in at.get("arrow_vega_lite_chart"):
+    for el in at.get("vega_lite_chart"):
         specs.append(json.loads(el.proto.spec))
     return specs
