@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-HELP = "retention plan under a budget: best offer per customer, baselines, 90% intervals"
+HELP = "retention plan under a budget: best offer per customer, baselines, 90%% intervals"
 
 
 def add_arguments(parser):
