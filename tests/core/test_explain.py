@@ -25,12 +25,14 @@ class StandInModel:
         self.feature_map_, self.display_names_, self.levels_ = {}, {}, {}
         for i, col in enumerate(self.features):
             if col in self.one_hot:
-                self.levels_[col] = sorted(df[col].unique())
+                self.levels_[col] = sorted(df[col].dropna().unique())
                 for j, level in enumerate(self.levels_[col]):
                     safe = f"f{i}_{j}"
                     self.feature_map_[safe] = col
                     self.display_names_[safe] = f"{col}={level}"
             else:
+                if not pd.api.types.is_numeric_dtype(df[col]):
+                    self.levels_[col] = sorted(df[col].dropna().unique())
                 self.feature_map_[f"f{i}"] = col
                 self.display_names_[f"f{i}"] = self.display.get(col, col)
         self.feature_names_ = list(self.feature_map_)
@@ -43,13 +45,13 @@ class StandInModel:
     def transform(self, df):
         out = {}
         for safe, col in self.feature_map_.items():
-            if col in self.levels_:
+            if col in self.one_hot:
                 level = self.levels_[col][int(safe.rsplit("_", 1)[1])]
                 out[safe] = (df[col] == level).astype(float).to_numpy()
-            elif pd.api.types.is_numeric_dtype(df[col]):
+            elif col not in self.levels_:
                 out[safe] = df[col].astype(float).to_numpy()
             else:
-                out[safe] = pd.Categorical(df[col].astype(str), categories=sorted(df[col].unique()))
+                out[safe] = pd.Categorical(df[col], categories=self.levels_[col])
         return pd.DataFrame(out, index=df.index)
 
     def predict_margin(self, df):
@@ -192,3 +194,39 @@ def test_unfitted_model_is_refused(toy):
 def test_empty_table_is_refused(toy_model, toy):
     with pytest.raises(ChurnCoreError, match="no customers"):
         explain.compute_explanation(toy_model, toy.iloc[:0])
+
+
+@pytest.fixture(scope="session")
+def messy():
+    """Missing values in a number and a category, and deeper trees (up to 31 splits)."""
+    df = toy_customers(n=2000, seed=3)
+    df.loc[::7, "fees_paid_12m"] = np.nan
+    df.loc[::11, "region"] = None
+    return df
+
+
+@pytest.mark.parametrize("depth,one_hot", [(3, ()), (5, ()), (4, ("region",))])
+def test_pattern_method_equals_xgboost_pred_contribs(messy, depth, one_hot):
+    model = StandInModel(FEATURES, rounds=25, depth=depth, one_hot=one_hot).fit(messy)
+    X = model.transform(messy)
+    native = explain._raw_contribs(model, X, method="native")
+    patterns = explain._raw_contribs(model, X, method="patterns")
+    assert patterns.shape == native.shape
+    assert np.abs(patterns - native).max() < 1e-5
+
+
+def test_explanation_is_the_same_whatever_the_method(toy_model, toy, toy_expl):
+    native = explain.compute_explanation(toy_model, toy, method="native")
+    assert np.abs(native.contributions - toy_expl.contributions).max() < 1e-5
+    assert native.base_value == pytest.approx(toy_expl.base_value, abs=1e-6)
+
+
+def test_one_customer_uses_the_native_path_and_agrees(toy_model, toy, toy_expl):
+    one = explain.compute_explanation(toy_model, toy.iloc[[42]])
+    np.testing.assert_allclose(one.contributions[0], toy_expl.contributions[42], atol=1e-5)
+    assert one.customer_ids.tolist() == ["C000043"]
+
+
+def test_unknown_method_is_refused(toy_model, toy):
+    with pytest.raises(ChurnCoreError, match="method must be"):
+        explain.compute_explanation(toy_model, toy, method="fast")
