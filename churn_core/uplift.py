@@ -418,6 +418,10 @@ class UpliftResult:
             series = df[column]
             if pd.api.types.is_datetime64_any_dtype(series) or series.notna().sum() == 0:
                 continue
+            name = str(column).lower()
+            if (name == "id" or name.endswith("_id") or name.endswith("id")) and \
+                    series.nunique(dropna=True) >= 0.9 * series.notna().sum():
+                continue  # an identifier, even when numeric
             if not _numeric_like(series):
                 distinct = series.nunique(dropna=True)
                 if distinct > 50 or distinct >= 0.5 * series.notna().sum():
