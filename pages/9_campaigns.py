@@ -253,7 +253,8 @@ def show_design(dataset, result):
     if result is not None:
         base = float(result.arms_.loc[result.arms_["is_control"], "rate"].iloc[0]) or 0.15
     a, b, c, d = st.columns(4)
-    rate = a.number_input(t("campaigns.design.rate"), 0.1, 99.9, round(base * 100, 1), 0.5,
+    rate = a.number_input(t("campaigns.design.rate"), 0.1, 99.9,
+                          min(max(round(base * 100, 1), 0.1), 99.9), 0.5,
                           key="campaigns_design_rate")
     change = b.number_input(t("campaigns.design.change"), -50.0, 50.0, -3.0, 0.5,
                             key="campaigns_design_change", help=t("campaigns.design.change_help"))
