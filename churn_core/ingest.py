@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from churn_core.errors import ChurnCoreError
 
@@ -61,6 +63,8 @@ NA_TOKENS = frozenset(
      "#N/A", "#NA", "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "-", "--", "?",
      "."]
 )
+
+_NA_SET = pa.array(sorted(NA_TOKENS), type=pa.string())
 
 # ~600 very common Chinese characters in simplified and traditional forms (plus words frequent in
 # bank/telecom customer files). Used only to tell GB18030 from Big5: the right decoding of real
@@ -224,7 +228,7 @@ def load_file(source, filename=None, *, max_bytes=DEFAULT_MAX_BYTES, progress=No
     if kind == "xlsx":
         rows, info = _read_xlsx_rows(data, sheet)
         report(0.5, "ingest.parsing")
-        parsed = _records_from_excel(rows)
+        parsed = _columns_from_excel(rows)
         enc, delim = None, None
         warnings = []
         fmt = "xlsx"
@@ -232,15 +236,15 @@ def load_file(source, filename=None, *, max_bytes=DEFAULT_MAX_BYTES, progress=No
         text, enc, warnings = detect_encoding(data, encoding)
         report(0.2, "ingest.parsing")
         delim = delimiter or detect_delimiter(text)
-        parsed = _records_from_text(text, delim)
+        parsed = _columns_from_text(text, delim)
         info = {}
         fmt = "csv"
 
     report(0.6, "ingest.typing")
-    header, records, line_numbers, rejects, blank_lines, extra_warnings = parsed
+    header, columns, n_rows, rejects, blank_lines, extra_warnings = parsed
     warnings = warnings + extra_warnings
     names, renamed = _unique_names(header)
-    df, column_types, decimal, type_warnings = _build_frame(names, records, delim)
+    df, column_types, decimal, type_warnings = _build_frame(names, columns, n_rows, delim)
     warnings += type_warnings
     if renamed:
         warnings.append({"code": "ingest.renamed_columns", "params": {"columns": renamed}})
@@ -252,7 +256,7 @@ def load_file(source, filename=None, *, max_bytes=DEFAULT_MAX_BYTES, progress=No
         df=df,
         encoding=enc,
         delimiter=delim,
-        rows_in_file=len(records) + len(rejects),
+        rows_in_file=n_rows + len(rejects),
         rows_loaded=len(df),
         rows_rejected=len(rejects_df),
         rejects=rejects_df,
@@ -506,25 +510,28 @@ def detect_delimiter(text, candidates=DELIMITERS):
     return best[1] if best else ","
 
 
-def _physical_lines(text, buffer):
-    for line in io.StringIO(text, newline=""):
-        buffer.append(line)
-        yield line
+def _columns_from_text(text, delimiter):
+    """Split text into header + string columns + rejects, with exact physical line numbers.
 
+    Pass 1 (Python's csv module) decides, record by record, what is loaded and what is rejected.
+    The loaded records are then read column-wise by pyarrow when its result provably matches
+    pass 1 (same count, same first and last record); otherwise by a second csv pass.
 
-def _records_from_text(text, delimiter):
-    """Split text into header + accepted records + rejects, with exact line numbers."""
+    Returns
+    -------
+    (header, columns, n_rows, rejects, blank_lines, warnings)
+    """
     _raise_field_limit()
-    buffer = []
-    reader = csv.reader(_physical_lines(text, buffer), delimiter=delimiter, quotechar='"',
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"',
                         doublequote=True, strict=False)
     header = None
-    records, line_numbers, rejects = [], [], []
-    blank_lines = 0
-    trailing_trimmed = 0
+    ncols = 0
+    header_end = 0
+    accepted = 0
+    spans = []  # (start, end, reason, detail)
+    blank_lines = trailing_trimmed = 0
+    first = last = None
     prev_line = 0
-    warnings = []
-    last_span = 0
     while True:
         try:
             rec = next(reader)
@@ -536,19 +543,15 @@ def _records_from_text(text, delimiter):
                 line=reader.line_num,
             ) from None
         start = prev_line + 1
-        end = reader.line_num
-        prev_line = end
-        raw = "".join(buffer).rstrip("\r\n")
-        buffer.clear()
+        end = prev_line = reader.line_num
         if not rec:
             blank_lines += 1
             continue
         if header is None:
-            if all(not f.strip() for f in rec):
+            if not "".join(rec).strip():
                 blank_lines += 1
                 continue
-            header = rec
-            ncols = len(header)
+            header, ncols, header_end = rec, len(rec), end
             if ncols > MAX_COLUMNS:
                 raise ChurnCoreError(
                     "ingest.too_many_columns",
@@ -556,28 +559,112 @@ def _records_from_text(text, delimiter):
                     columns=ncols, limit=MAX_COLUMNS,
                 )
             continue
-        last_span = end - start + 1
         n = len(rec)
-        if all(not f.strip() for f in rec):
-            rejects.append((start, "empty_row", f"{n} empty fields", raw))
+        if not "".join(rec).strip():
+            spans.append((start, end, "empty_row", f"{n} empty fields"))
         elif n == ncols:
-            records.append(rec)
-            line_numbers.append(start)
-        elif n > ncols and all(not f.strip() for f in rec[ncols:]):
-            records.append(rec[:ncols])
-            line_numbers.append(start)
+            accepted += 1
+            if first is None:
+                first = rec
+            last = rec
+        elif n > ncols and not "".join(rec[ncols:]).strip():
+            accepted += 1
             trailing_trimmed += 1
         elif n > ncols:
-            rejects.append((start, "too_many_fields", f"{n} fields, expected {ncols}", raw))
+            spans.append((start, end, "too_many_fields", f"{n} fields, expected {ncols}"))
         else:
-            rejects.append((start, "too_few_fields", f"{n} fields, expected {ncols}", raw))
+            spans.append((start, end, "too_few_fields", f"{n} fields, expected {ncols}"))
     if header is None:
         raise ChurnCoreError("ingest.empty_file", "The file has no header line and no data.")
+
+    warnings = []
     if trailing_trimmed:
         warnings.append({"code": "ingest.trailing_delimiters", "params": {"rows": trailing_trimmed}})
-    if last_span > 1000 and rejects and rejects[-1][0] == prev_line - last_span + 1:
-        warnings.append({"code": "ingest.unclosed_quote", "params": {"line": rejects[-1][0]}})
-    return header, records, line_numbers, rejects, blank_lines, warnings
+    if spans and spans[-1][1] - spans[-1][0] >= 1000 and spans[-1][1] == prev_line:
+        warnings.append({"code": "ingest.unclosed_quote", "params": {"line": spans[-1][0]}})
+
+    columns = None
+    if not trailing_trimmed and not any(s[2] == "empty_row" for s in spans):
+        columns = _arrow_columns(text, delimiter, ncols, header_end, accepted, first, last)
+    if columns is None:
+        columns = _python_columns(text, delimiter, ncols, accepted)
+    rejects = [(start, reason, detail, raw) for (start, _, reason, detail), raw
+               in zip(spans, _raw_lines(text, spans))]
+    return header, columns, accepted, rejects, blank_lines, warnings
+
+
+def _arrow_columns(text, delimiter, ncols, header_end, expected_rows, first, last):
+    """Columns read by pyarrow (fast), or None when its reading differs from pass 1."""
+    import pyarrow.csv as pacsv
+
+    sio = io.StringIO(text, newline="")
+    for _ in range(header_end):
+        sio.readline()
+    body = text[sio.tell():]
+    names = [f"c{i}" for i in range(ncols)]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(body.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=16 << 20),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
+                newlines_in_values=True, ignore_empty_lines=True,
+                invalid_row_handler=lambda row: "skip",
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in names},
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, ValueError, OSError):
+        return None
+    if table.num_rows != expected_rows:
+        return None
+    columns = [table.column(i).combine_chunks() for i in range(ncols)]
+    if expected_rows:
+        if [c[0].as_py() for c in columns] != first or [c[-1].as_py() for c in columns] != last:
+            return None
+    return columns
+
+
+def _python_columns(text, delimiter, ncols, expected_rows):
+    """Columns from a second csv pass (files with ragged rows, trailing delimiters...)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"',
+                        doublequote=True, strict=False)
+    records = []
+    header_seen = False
+    for rec in reader:
+        if not rec or not "".join(rec).strip():
+            continue
+        if not header_seen:
+            header_seen = True
+            continue
+        n = len(rec)
+        if n == ncols:
+            records.append(rec)
+        elif n > ncols and not "".join(rec[ncols:]).strip():
+            records.append(rec[:ncols])
+    if len(records) != expected_rows:
+        raise AssertionError("row accounting broken between passes")
+    if not records:
+        return [pa.array([], type=pa.string()) for _ in range(ncols)]
+    return [pa.array(col, type=pa.string()) for col in zip(*records)]
+
+
+def _raw_lines(text, spans):
+    """Raw text of each (start, end) physical line span, in one pass over the lines."""
+    if not spans:
+        return []
+    out = [[] for _ in spans]
+    k = 0
+    for number, line in enumerate(io.StringIO(text, newline=""), start=1):
+        while k < len(spans) and number > spans[k][1]:
+            k += 1
+        if k >= len(spans):
+            break
+        if spans[k][0] <= number <= spans[k][1]:
+            out[k].append(line)
+    return ["".join(parts).rstrip("\r\n") for parts in out]
 
 
 def _raise_field_limit():
@@ -618,8 +705,7 @@ _COMMA_NUM = r"[+-]?(?:\d+(?:,\d*)?|,\d+)"
 _COMMA_THOUSANDS = r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d*)?"
 _DOT_RE = f"(?:{_DOT_NUM}|{_DOT_THOUSANDS})"
 _COMMA_RE = f"(?:{_COMMA_NUM}|{_COMMA_THOUSANDS})"
-_LEADING_ZERO_RE = r"[+-]?0\d.*"
-_ARROW_STR = pd.StringDtype("pyarrow")
+_LEADING_ZERO_RE = r"[+-]?0[0-9]"
 _DATE_HINT_RE = r"\d{1,4}[-/.年]\d{1,2}[-/.月]\d{1,4}日?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 _DATE_FORMATS_ISO = [
     "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
@@ -630,30 +716,24 @@ _DATE_FORMATS_DMY = ["%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%Y %H:%M", "%d/%
 _DATE_FORMATS_MDY = ["%m/%d/%Y", "%m-%d-%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S"]
 
 
-def _build_frame(names, records, delimiter):
-    """Turn string records into a typed frame; returns (df, column_types, decimal, warnings)."""
-    ncols = len(names)
-    columns = list(zip(*records)) if records else [() for _ in range(ncols)]
-    raw = {}
-    for name, values in zip(names, columns):
-        s = pd.Series(values, dtype=_ARROW_STR, name=name)
-        raw[name] = s.str.strip() if len(s) else s
+def _build_frame(names, columns, n_rows, delimiter):
+    """Turn string columns (pyarrow) into a typed frame; returns (df, column_types, decimal, warnings)."""
+    stripped = {name: pc.utf8_trim_whitespace(col) for name, col in zip(names, columns)}
 
     # number format: per column which conventions fit, then a file-level decimal mark for the
     # ambiguous ones ("1,234" is 1234 in a dot file and 1.234 in a decimal-comma file).
-    fits = {}
+    fits, present = {}, {}
     dot_votes = comma_votes = 0
-    for name, s in raw.items():
-        values = _present(s)
-        if values.empty or values.str.fullmatch(_LEADING_ZERO_RE).any():
-            fits[name] = (False, False)
-            continue
-        dot = bool(values.str.fullmatch(_DOT_RE).all())
-        comma = bool(values.str.fullmatch(_COMMA_RE).all())
-        fits[name] = (dot, comma)
-        if dot and not comma:
+    for name, s in stripped.items():
+        blank = pc.equal(s, "")
+        tokens = pc.is_in(s, value_set=_NA_SET)
+        mask = pc.invert(pc.or_(blank, tokens))
+        values = pc.filter(s, mask)
+        present[name] = (blank, tokens, mask, values)
+        fits[name] = fit = _number_fit(values)
+        if fit["dot"] and not fit["comma"]:
             dot_votes += 1
-        elif comma and not dot:
+        elif fit["comma"] and not fit["dot"]:
             comma_votes += 1
     if comma_votes > dot_votes or (comma_votes == dot_votes and delimiter == ";" and comma_votes):
         decimal = ","
@@ -663,103 +743,138 @@ def _build_frame(names, records, delimiter):
         decimal = ","
 
     out, types, warnings = {}, {}, []
-    for name, s in raw.items():
-        series, kind, note = _type_column(s, fits[name], decimal)
+    for name, s in stripped.items():
+        series, kind, note = _type_column(s, present[name], fits[name], decimal)
+        series.name = name
         out[name] = series
         types[name] = kind
         if note:
             note["params"]["column"] = name
             warnings.append(note)
-    df = pd.DataFrame(out, columns=names) if names else pd.DataFrame()
-    df.index = pd.RangeIndex(len(records))
+    df = pd.DataFrame(out, columns=names, index=pd.RangeIndex(n_rows)) if names else pd.DataFrame()
     if not df.columns.is_unique:
         raise AssertionError("column names must be unique")
     return df, types, decimal, warnings
 
 
-def _present(s):
-    """Non-blank values that are not missing tokens."""
-    if s.empty:
-        return s
-    values = s[s != ""]
-    return values[~values.isin(NA_TOKENS)]
+def _number_fit(values):
+    """Which number conventions fit every value: ``dot`` (1,234.5), ``comma`` (1.234,5).
+
+    Cheap first: a float cast succeeds on plain numbers; regexes run on a sample before the
+    whole column, so text columns cost little.
+    """
+    fit = {"dot": False, "comma": False, "floats": None, "fraction": False}
+    if len(values) == 0 or _any_match(values, _LEADING_ZERO_RE, anchored_end=False):
+        return fit
+    sample = values.slice(0, 1000)
+    floats = None
+    if _castable(sample):
+        try:
+            floats = pc.cast(values, pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            floats = None
+    if floats is not None and pc.all(pc.is_finite(floats)).as_py() is not False:
+        fraction = bool(pc.any(pc.match_substring_regex(values, "[.eE]")).as_py())
+        fit.update(dot=True, floats=floats, fraction=fraction)
+        fit["comma"] = (not fraction) or (_all_match(sample, _COMMA_RE) and _all_match(values, _COMMA_RE))
+        return fit
+    if not (_all_match(sample, _DOT_RE) or _all_match(sample, _COMMA_RE)):
+        return fit
+    fit["dot"] = _all_match(values, _DOT_RE)
+    fit["comma"] = _all_match(values, _COMMA_RE)
+    return fit
 
 
-def _type_column(s, fit, decimal):
+def _castable(values):
+    try:
+        pc.cast(values, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def _all_match(values, pattern):
+    return bool(pc.all(pc.match_substring_regex(values, f"^(?:{pattern})$")).as_py())
+
+
+def _any_match(values, pattern, anchored_end=True):
+    end = "$" if anchored_end else ""
+    return bool(pc.any(pc.match_substring_regex(values, f"^(?:{pattern}){end}")).as_py())
+
+
+def _type_column(s, present, fit, decimal):
+    blank, tokens, mask, values = present
     n = len(s)
-    blank = (s == "") if n else pd.Series([], dtype=bool)
-    nonblank = s[~blank] if n else s
-    if nonblank.empty:
-        return pd.Series([np.nan] * n, dtype="float64", name=s.name), "empty", None
-    tokens = nonblank.isin(NA_TOKENS)
-    values = nonblank[~tokens]
-    missing_tokens = int(tokens.sum())
-    note = None
-    if values.empty:
-        return _as_text(s), "text", None
+    if pc.all(blank).as_py() or n == 0:
+        kind = "empty" if n else "text"
+        if n == 0:
+            return pd.Series(pd.array([], dtype="str")), "text", None
+        return pd.Series(np.full(n, np.nan)), kind, None
+    missing_tokens = int(pc.sum(tokens).as_py() or 0)
+    note = _token_note(missing_tokens) if missing_tokens else None
+    if len(values) == 0:
+        return _as_text(s, blank), "text", None
+    kept = pc.if_else(mask, s, pa.scalar(None, pa.string()))
 
-    lower = values.str.lower()
-    uniq = set(lower.unique())
-    if uniq <= {"true", "false"}:
-        result = pd.Series(pd.NA, index=s.index, dtype="boolean", name=s.name)
-        result[values.index] = lower.eq("true").to_numpy()
-        if missing_tokens:
-            note = _token_note(missing_tokens)
-        return result, "boolean", note
-
-    dot, comma = fit
+    dot, comma = fit["dot"], fit["comma"]
     if dot or comma:
         use_comma = comma and (not dot or decimal == ",")
-        if use_comma:
-            cleaned = values.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-            has_fraction = values.str.contains(",", regex=False).any()
+        numbers = None
+        if not use_comma and fit["floats"] is not None:
+            numbers, has_fraction = fit["floats"], fit["fraction"]
         else:
-            cleaned = values.str.replace(",", "", regex=False)
-            has_fraction = values.str.contains(r"[.eE]", regex=True).any()
-        try:
-            numbers = cleaned.astype("float64")
-        except (ValueError, TypeError, ArithmeticError):
-            numbers = None
-        if numbers is not None and np.isfinite(numbers.to_numpy()).all():
-            if missing_tokens:
-                note = _token_note(missing_tokens)
-            is_missing = len(values) < n
+            if use_comma:
+                cleaned = pc.replace_substring(pc.replace_substring(values, ".", ""), ",", ".")
+                has_fraction = bool(pc.any(pc.match_substring(values, ",")).as_py())
+            else:
+                cleaned = pc.replace_substring(values, ",", "")
+                has_fraction = bool(pc.any(pc.match_substring_regex(values, "[.eE]")).as_py())
+            try:
+                numbers = pc.cast(cleaned, pa.float64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                numbers = None
+            if numbers is not None and pc.all(pc.is_finite(numbers)).as_py() is False:
+                numbers = None
+        if numbers is not None:
+            arr = numbers.to_numpy(zero_copy_only=False)
+            complete = len(arr) == n
             if not has_fraction:
-                if (numbers.abs() > 2**53).any():
-                    return _as_text(s), "text", None
-                ints = cleaned.astype("int64")
-                if not is_missing:
-                    result = pd.Series(ints.to_numpy(dtype="int64"), index=s.index, name=s.name)
-                    return result, "integer", note
-                result = pd.Series(np.nan, index=s.index, dtype="float64", name=s.name)
-                result[values.index] = ints.to_numpy(dtype="float64")
-                return result, "integer", note
-            result = pd.Series(np.nan, index=s.index, dtype="float64", name=s.name)
-            result[values.index] = numbers.to_numpy(dtype="float64")
-            return result, "float", note
+                if len(arr) and np.abs(arr).max() > 2**53:
+                    return _as_text(s, blank), "text", None
+                if complete:
+                    return pd.Series(arr.astype("int64")), "integer", note
+            full = np.full(n, np.nan)
+            full[mask.to_numpy(zero_copy_only=False)] = arr
+            return pd.Series(full), ("float" if has_fraction else "integer"), note
 
-    first = values.iloc[0]
-    if re.fullmatch(_DATE_HINT_RE, first) and values.str.fullmatch(_DATE_HINT_RE).all():
-        parsed, fmt_note = _parse_dates(values, decimal)
+    sample_lower = pc.utf8_lower(values.slice(0, 1000))
+    if set(pc.unique(sample_lower).to_pylist()) <= {"true", "false"}:
+        lower = pc.utf8_lower(values)
+        if set(pc.unique(lower).to_pylist()) <= {"true", "false"}:
+            flags = pc.equal(pc.utf8_lower(kept), "true")
+            return pd.Series(flags.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)), \
+                "boolean", note
+
+    first = values[0].as_py()
+    if re.fullmatch(_DATE_HINT_RE, first) and _all_match(values, _DATE_HINT_RE):
+        parsed, fmt_note = _parse_dates(values.to_pandas(), decimal)
         if parsed is not None:
-            result = pd.Series(pd.NaT, index=s.index, dtype=parsed.dtype, name=s.name)
-            result[values.index] = parsed.to_numpy()
-            if fmt_note:
-                note = fmt_note
-            elif missing_tokens:
-                note = _token_note(missing_tokens)
-            return result, "date", note
+            result = pd.Series(pd.NaT, index=pd.RangeIndex(n), dtype=parsed.dtype)
+            positions = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+            result.iloc[positions] = parsed.to_numpy()
+            return result, "date", fmt_note or note
 
-    return _as_text(s), "text", None
+    return _as_text(s, blank), "text", None
 
 
 def _token_note(count):
     return {"code": "ingest.missing_tokens", "params": {"count": int(count)}}
 
 
-def _as_text(s):
-    result = s.where(s != "", None) if len(s) else s
-    return result.astype("str").where(result.notna(), np.nan).astype("str")
+def _as_text(s, blank):
+    """Text column (pandas ``str``): blank -> missing; NA-like tokens stay (``None`` may be a category)."""
+    text = pc.if_else(blank, pa.scalar(None, pa.string()), s)
+    return pd.Series(text.to_pandas())
 
 
 def _parse_dates(values, decimal):
@@ -864,7 +979,7 @@ def _read_xlsx_rows(data, sheet=None, *, timeout_s=None, memory_bytes=None):
     return rows, {"sheet": payload.get("sheet"), "sheets": payload.get("sheets", [])}
 
 
-def _records_from_excel(rows):
+def _columns_from_excel(rows):
     """Header = first non-empty row; every later non-empty row is a record (Excel has no ragged rows:
     short rows are padded with blanks, the table is as wide as its widest row)."""
     nonempty = [(num, cells) for num, cells in rows if any(str(c).strip() for c in cells)]
@@ -873,8 +988,7 @@ def _records_from_excel(rows):
         raise ChurnCoreError("ingest.empty_file", "The sheet is empty.")
     width = max(len(cells) for _, cells in nonempty)
     header = list(nonempty[0][1]) + [""] * (width - len(nonempty[0][1]))
-    records, line_numbers = [], []
-    for num, cells in nonempty[1:]:
-        records.append(list(cells) + [""] * (width - len(cells)))
-        line_numbers.append(num)
-    return header, records, line_numbers, [], blank, []
+    body = [cells for _, cells in nonempty[1:]]
+    columns = [pa.array([cells[i] if i < len(cells) else "" for cells in body], type=pa.string())
+               for i in range(width)]
+    return header, columns, len(body), [], blank, []
