@@ -1008,3 +1008,81 @@ def compute_customer_offers(model, row, catalogue, threshold, lever_columns=None
     winners = frame[frame["below"]]
     best = None if p < threshold or winners.empty else str(winners.iloc[0]["offer"])
     return frame, best
+
+
+# ----------------------------------------------------------------------------- charts and tables
+
+def compute_comparison_frame(result):
+    """Plan vs baselines: one row per plan (``plan`` in optimiser/risk/random) with its figures."""
+    rows = [{"plan": "optimiser", **{k: result.summary[k] for k in _COMPARE}}]
+    for name, summary in result.baselines.items():
+        rows.append({"plan": name, **{k: summary[k] for k in _COMPARE}})
+    return pd.DataFrame(rows)
+
+
+_COMPARE = ("targeted", "expected_saved", "expected_saved_low", "expected_saved_high", "retained_value",
+            "retained_value_low", "retained_value_high", "cost", "net_benefit", "roi")
+
+
+def build_comparison_chart(result, labels, measure="retained_value", title=None):
+    """Bars of ``measure`` for this plan and both baselines, with the 90% interval as a rule.
+
+    ``labels`` maps plan codes (optimiser, risk, random) to display names.
+    """
+    import altair as alt
+
+    frame = compute_comparison_frame(result)
+    frame["label"] = frame["plan"].map(lambda p: labels.get(p, p))
+    frame = frame.rename(columns={measure: "value", f"{measure}_low": "low", f"{measure}_high": "high"})
+    frame = frame[["plan", "label", "value", "low", "high"]]
+    base = alt.Chart(frame).encode(y=alt.Y("label:N", sort=None, title=None))
+    bars = base.mark_bar().encode(
+        x=alt.X("value:Q", title=title or measure),
+        color=alt.condition(alt.datum.plan == "optimiser", alt.value("#2563eb"), alt.value("#9ca3af")),
+        tooltip=[alt.Tooltip("label:N"), alt.Tooltip("value:Q", format=",.1f"),
+                 alt.Tooltip("low:Q", format=",.1f"), alt.Tooltip("high:Q", format=",.1f")])
+    rules = base.mark_rule(color="#111827").encode(x="low:Q", x2="high:Q")
+    return (bars + rules).properties(height=140)
+
+
+def build_tornado_chart(result, labels, title=None):
+    """Tornado of ROI: for each assumption a bar from ROI at its low value to ROI at its high value,
+    around the plan's ROI (``labels`` maps take_up / effect / cost to display names)."""
+    import altair as alt
+
+    frame = result.tornado.copy()
+    frame["label"] = frame["factor"].map(lambda f: labels.get(f, f))
+    for col in ("low", "high", "base"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce") * 100
+    frame = frame[["factor", "label", "low", "high", "base"]].dropna(subset=["low", "high"])
+    base = alt.Chart(frame).encode(y=alt.Y("label:N", sort=None, title=None))
+    bars = base.mark_bar(color="#f59e0b").encode(
+        x=alt.X("low:Q", title=title or "ROI %"), x2="high:Q",
+        tooltip=[alt.Tooltip("label:N"), alt.Tooltip("low:Q", format=".0f"), alt.Tooltip("high:Q", format=".0f")])
+    rule = alt.Chart(frame).mark_rule(color="#111827", strokeDash=[4, 3]).encode(x="mean(base):Q")
+    return (bars + rule).properties(height=120)
+
+
+def compute_scenario_table(scenarios, keys=("budget", "targeted", "expected_saved", "expected_saved_low",
+                                            "expected_saved_high", "retention_before", "retention_after",
+                                            "retained_value", "cost", "net_benefit", "roi",
+                                            "baseline_risk_saved", "baseline_random_saved")):
+    """Saved scenarios side by side: one row per figure, one column per scenario name."""
+    if not scenarios:
+        return pd.DataFrame(index=list(keys))
+    return pd.DataFrame({name: [doc.get(k) for k in keys] for name, doc in scenarios.items()}, index=list(keys))
+
+
+def compute_risk_tier_mask(churn_probability, tiers, high, medium):
+    """Customers in the chosen tiers: High (p >= high), Medium (medium <= p < high), Low (p < medium)."""
+    p = np.asarray(churn_probability, dtype=float)
+    if not 0 <= medium <= high <= 1:
+        raise ChurnCoreError("simulate.bad_tiers", "Tier thresholds need 0 <= medium <= high <= 1.")
+    mask = np.zeros(len(p), dtype=bool)
+    if "high" in tiers:
+        mask |= p >= high
+    if "medium" in tiers:
+        mask |= (p >= medium) & (p < high)
+    if "low" in tiers:
+        mask |= p < medium
+    return mask
