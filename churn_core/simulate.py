@@ -183,7 +183,9 @@ def compute_measured_effects(effects, catalogue, churn_probability):
     ``effects`` has a column per offer code (reduction of churn probability per contacted customer,
     positive = fewer churners) and optional ``<code>_se`` columns, row-aligned with the customers.
     Offers without a column keep assumed effects. Measured effects are intent-to-treat: their take-up
-    and effect ranges are replaced by the standard error.
+    and effect ranges are replaced by the standard error. A reduction cannot exceed the customer's
+    churn probability (clipped); a column that is the same for everyone (an average effect without
+    per-customer model) is spread in proportion to each customer's risk, keeping its average.
     """
     p = _check_p(churn_probability)
     if len(effects) != len(p):
@@ -196,12 +198,19 @@ def compute_measured_effects(effects, catalogue, churn_probability):
     e_lo, e_hi = assumed.effect_rel_low.copy(), assumed.effect_rel_high.copy()
     t_lo, t_hi = assumed.takeup_rel_low.copy(), assumed.takeup_rel_high.copy()
     sources = list(assumed.sources)
+    spread = p / p.mean() if p.mean() > 0 else np.ones_like(p)
     for k, code in enumerate(catalogue.codes):
         if code not in effects.columns:
             continue
-        base[:, k] = pd.to_numeric(effects[code], errors="coerce").fillna(0.0).to_numpy(dtype=float)
-        if f"{code}_se" in effects.columns:
-            se[:, k] = pd.to_numeric(effects[f"{code}_se"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+        col = pd.to_numeric(effects[code], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+        sec = (pd.to_numeric(effects[f"{code}_se"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+               if f"{code}_se" in effects.columns else np.zeros(len(p)))
+        if len(col) and np.ptp(col) == 0:
+            # one average effect for everyone (no per-customer model): spread it in proportion to
+            # each customer's risk, keeping its average (nobody can be saved beyond their own risk)
+            col, sec = col * spread, sec * spread
+        base[:, k] = np.minimum(col, p)
+        se[:, k] = sec
         e_lo[k] = e_hi[k] = t_lo[k] = t_hi[k] = 1.0
         sources[k] = "measured"
     return EffectMatrix(assumed.codes, base, se, e_lo, e_hi, t_lo, t_hi, tuple(sources))
