@@ -380,6 +380,15 @@ def detect_encoding(data, encoding=None):
         return _check_text(data.decode("utf-8")), "utf-8", []
     except UnicodeDecodeError:
         pass
+    # UTF-8 with a few broken bytes (a file cut mid-character, one pasted cp1252 byte): keep UTF-8,
+    # mark the bad bytes with U+FFFD and say how many, rather than misreading the whole file.
+    high = len(data) - len(data.translate(None, bytes(range(128))))
+    lenient = data.decode("utf-8", errors="replace")
+    bad = lenient.count("\ufffd")
+    if bad and high - bad >= 20 * bad:
+        return _check_text(lenient), "utf-8", [
+            {"code": "ingest.invalid_bytes", "params": {"count": bad}}
+        ]
 
     scored = []
     for label, codec in (("gb18030", "gb18030"), ("big5", "cp950")):

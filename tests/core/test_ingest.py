@@ -89,6 +89,21 @@ def test_western_latin1_file_is_read_as_cp1252_with_a_warning():
     assert [w["code"] for w in result.warnings] == ["ingest.encoding_western"]
 
 
+def test_utf8_with_one_broken_byte_stays_utf8_with_a_warning():
+    good = ("客户编号,地区,是否流失\n" + "".join(f"C{i},北京,否\n" for i in range(30))).encode("utf-8")
+    data = good + b"C99,\xe5\x8c,\xe5\x90\xa6\n"  # a character cut in half
+    result = load_file(data, "cut.csv")
+    assert result.encoding == "utf-8"
+    assert result.df["地区"].iloc[0] == "北京"
+    assert result.df["地区"].iloc[-1] == "\ufffd"
+    assert result.warnings == [{"code": "ingest.invalid_bytes", "params": {"count": 1}}]
+
+
+def test_gbk_file_is_not_taken_for_broken_utf8():
+    result = load_file(("客户编号,地区\n" + "C1,北京\n" * 5).encode("gbk"), "g.csv")
+    assert result.encoding == "gb18030"
+
+
 def test_forced_encoding_overrides_detection():
     data = ZH_TABLE.encode("gbk")
     result = load_file(data, "zh.csv", encoding="GBK")
