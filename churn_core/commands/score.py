@@ -1,0 +1,63 @@
+"""``python -m churn_core score FILE --model DIR --out PATH``: score new customers with a saved model.
+
+Writes a CSV (UTF-8 with BOM, safe for Excel) with the id column when the model has one,
+``churn_probability, risk_tier, reason_1, reason_2, reason_3, signals``; prints a JSON summary.
+Values never seen at training are treated as missing; columns the model needs must be present.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+HELP = "score a customer file with a model saved by `train` (CSV with probability, tier, reasons, signals)"
+
+
+def add_arguments(parser):
+    parser.add_argument("file", help="CSV, TSV, TXT or .xlsx file with the model's columns")
+    parser.add_argument("--model", required=True, help="directory written by `train --out`")
+    parser.add_argument("--out", required=True, help="output CSV path")
+    parser.add_argument("--engine", choices=["local", "spark"], default="local",
+                        help="where to score (default: local)")
+    parser.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the reasons")
+    parser.add_argument("--high", type=int, default=None, help="customers in the High tier (default: top 10%%)")
+    parser.add_argument("--medium", type=int, default=None, help="customers in the Medium tier (default: next 20%%)")
+
+
+def _check_spark():
+    import importlib.util
+
+    from churn_core.errors import ChurnCoreError
+
+    if importlib.util.find_spec("pyspark") is None:
+        raise ChurnCoreError("score.no_spark", "Spark is not installed (no pyspark): use --engine local "
+                             "or install pyspark.")
+    raise ChurnCoreError("score.spark_unavailable", "The Spark engine is not available in this build: "
+                         "use --engine local.")
+
+
+def run(args):
+    from churn_core.commands.train import score_frame
+    from churn_core.errors import ChurnCoreError
+    from churn_core.export import to_safe_csv_bytes
+    from churn_core.ingest import load_file
+    from churn_core.model import ChurnModel
+
+    if args.engine == "spark":
+        _check_spark()
+    model = ChurnModel.load(args.model)
+    df = load_file(args.file).df
+    missing = [c for c in model.features_ if c not in df.columns]
+    if missing:
+        raise ChurnCoreError("model.missing_columns", "The file lacks columns the model needs: "
+                             + ", ".join(map(str, missing)), columns=", ".join(map(str, missing)))
+    scores = score_frame(model, df, args.lang, args.high, args.medium)
+    out = Path(args.out)
+    if out.parent and not out.parent.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(to_safe_csv_bytes(scores))
+    tiers = scores["risk_tier"].value_counts().reindex(["High", "Medium", "Low"], fill_value=0)
+    summary = {"rows": int(len(scores)), "out": str(out), "engine": args.engine,
+               "mean_probability": round(float(scores["churn_probability"].mean()), 6),
+               "tiers": {k: int(v) for k, v in tiers.items()}}
+    sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+    return 0
