@@ -52,7 +52,7 @@ LEVER_PATTERNS = {
     "balance_change": [r"balance_?change", r"bal(ance)?_?chg", r"余额变[化动]"],
     "relationship_manager": [r"relationship_?manager", r"^has_rm$", r"客户经理"],
     "logins": [r"login", r"登录"],
-    "product_flag": [r"^has_(?!relationship|rm$)", r"^(是否)?持有(?!产品)"],
+    "product_flag": [r"^has_?(?!_?relationship|_?rm$|_?rm_)[a-z]", r"^(是否)?持有(?!产品)"],
 }
 
 _LEVER_RE = re.compile(r"^\s*([A-Za-z_]+)\s*(=|\+|>=)\s*(-?\d+(?:\.\d+)?)\s*$")

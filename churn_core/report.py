@@ -36,7 +36,7 @@ _TEXT = {
         "assumed": "assumed", "model": "churn model re-scoring", "measured": "measured campaign uplift",
         "custom": "given per customer", "true": "true effects (sample generator)",
         "contribution": "yearly contribution (value page formula)", "assets": "1% a year of assets",
-        "balance": "1% a year of balance", "count": "1 per customer (value = customers)", "given": "given",
+        "balance": "1% a year of balance", "monthly_charges": "12 x monthly charges", "count": "1 per customer (value = customers)", "given": "given",
         "method": ("Expected customers kept = sum over contacted customers of the reduction of their churn "
                    "probability. Intervals: Monte Carlo over take-up and effect ranges (triangular), measured "
                    "standard errors, and which customers actually churn. Cost = contact cost + take-up x unit cost."),
@@ -65,7 +65,7 @@ _TEXT = {
         "assumed": "假设值", "model": "流失模型重新评分", "measured": "历史活动实测效果",
         "custom": "逐客户给定", "true": "真实效果（样本生成器）",
         "contribution": "年度贡献（价值页公式）", "assets": "资产的1%/年",
-        "balance": "余额的1%/年", "count": "每位客户计1（价值=客户数）", "given": "给定",
+        "balance": "余额的1%/年", "monthly_charges": "月费 × 12", "count": "每位客户计1（价值=客户数）", "given": "给定",
         "method": ("预期挽留客户数 = 所联系客户流失概率下降之和。区间：对接受率和效果范围（三角分布）、实测标准误以及"
                    "哪些客户实际流失进行蒙特卡洛模拟。成本 = 联系成本 + 接受率 × 单位成本。"),
     },

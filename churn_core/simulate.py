@@ -234,7 +234,8 @@ def compute_customer_value(df, roles=None, assumptions=None):
        its default :class:`~churn_core.value.ValueAssumptions` unless ``assumptions`` is given),
        computed with the very SQL expression the value page uses, on a private in-memory DuckDB.
        It can be negative (keeping a loss-making customer costs money).
-    2. ``"assets"`` / ``"balance"``: 1% a year of total assets (or balance), :data:`VALUE_MARGIN`.
+    2. ``"assets"`` / ``"balance"``: 1% a year of total assets (or balance), :data:`VALUE_MARGIN`;
+       ``"monthly_charges"``: 12 x a monthly charge (telecom-style tables).
     3. ``"count"``: 1 per customer, so retained value counts customers.
 
     The horizon is one year of contribution (conservative: no lifetime value).
@@ -251,14 +252,16 @@ def compute_customer_value(df, roles=None, assumptions=None):
         return vals, "contribution"
     import re
 
-    for code, patterns in (("assets", [r"total_?assets", r"asset", r"总资产", r"资产"]),
-                           ("balance", [r"^balance$", r"balance(?!_?change)", r"账户余额", r"余额(?!变)"])):
+    for code, patterns, factor in (
+            ("assets", [r"total_?assets", r"asset", r"总资产", r"资产"], VALUE_MARGIN),
+            ("balance", [r"^balance$", r"balance(?!_?change)", r"账户余额", r"余额(?!变)"], VALUE_MARGIN),
+            ("monthly_charges", [r"monthly_?charge", r"monthly_?fee", r"月费", r"月消费"], 12.0)):
         for pattern in patterns:
             cols = [c for c in df.columns if re.search(pattern, str(c), re.I) and pd.api.types.is_numeric_dtype(df[c])
                     and not re.search(r"change|chg|pct|变化", str(c), re.I)]
             if cols:
                 vals = pd.to_numeric(df[cols[0]], errors="coerce").fillna(0.0).to_numpy(dtype=float)
-                return np.clip(vals, 0, None) * VALUE_MARGIN, code
+                return np.clip(vals, 0, None) * factor, code
     return np.ones(len(df)), "count"
 
 
@@ -613,6 +616,46 @@ def _fill(choice, benefit, cost, cap, budget, theta, theta_min):
         counts = np.bincount(choice[choice >= 0], minlength=len(cost)).astype(float)
         room = cap - counts
         free = free[choice[free] < 0]
+    return _upgrade(choice, benefit, cost, cap, left, theta_min)
+
+
+def _upgrade(choice, benefit, cost, cap, left, theta_min):
+    """With budget left, move contacted customers to a dearer offer that adds net value."""
+    positive = cost[cost > 0]
+    if left <= 0 or len(positive) == 0:
+        return choice
+    for _ in range(2):
+        counts = np.bincount(choice[choice >= 0], minlength=len(cost)).astype(float)
+        room = cap - counts
+        held = np.flatnonzero(choice >= 0)[: int(4 * left / positive.min() + 1000)]
+        if len(held) == 0:
+            break
+        cur = choice[held]
+        bf = benefit[held].astype(float)
+        gain = (bf - theta_min * cost[None, :]) - (bf[np.arange(len(held)), cur] - theta_min * cost[cur])[:, None]
+        extra = cost[None, :] - cost[cur][:, None]
+        ok = (gain > 0) & (extra > 0) & (extra <= left) & (room > 0)[None, :]
+        score = np.where(ok, gain / np.where(extra > 0, extra, 1.0), -np.inf)
+        pick = np.argmax(score, axis=1)
+        best = score[np.arange(len(held)), pick]
+        fine = np.isfinite(best)
+        if not fine.any():
+            break
+        idx, pick, best = held[fine], pick[fine], best[fine]
+        order = np.argsort(-best, kind="stable")
+        idx, pick = idx[order], pick[order]
+        rank = np.zeros(len(idx))
+        for j in np.unique(pick):
+            m = pick == j
+            rank[m] = np.arange(m.sum())
+        keep = rank < room[pick]
+        idx, pick = idx[keep], pick[keep]
+        delta = cost[pick] - cost[choice[idx]]
+        take = np.cumsum(delta) <= left
+        if not take.any():
+            break
+        choice[idx[take]] = pick[take]
+        left -= float(delta[take].sum())
     return choice
 
 

@@ -114,3 +114,12 @@ def test_missing_file_and_negative_budget_fail_cleanly(tmp_path):
         assert res.returncode == 2
         assert res.stderr.startswith(message) and res.stderr.count("\n") == 1
         assert "Traceback" not in res.stderr
+
+
+def test_help_lists_the_options():
+    res = subprocess.run([sys.executable, "-m", "churn_core", "simulate", "--help"], capture_output=True, text=True)
+    assert res.returncode == 0
+    for option in ("--model", "--budget", "--offers", "--effects", "--objective", "--seed", "--out"):
+        assert option in res.stdout
+    top = subprocess.run([sys.executable, "-m", "churn_core", "--help"], capture_output=True, text=True)
+    assert "90% intervals" in top.stdout

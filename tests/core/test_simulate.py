@@ -362,3 +362,41 @@ def test_inputs_from_a_frame_use_rules_value_and_ids(small_table):
     assert inputs.customer_ids.tolist() == ["C1", "C2", "C3"]
     assert inputs.eligibility[:, 0].tolist() == [True, False, True]   # fees > 0
     assert inputs.eligibility[:, 4].tolist() == [True, True, True]    # products < 5
+
+
+def _brute_force(benefit, cost, cap, budget):
+    """Best total net value over every assignment of (n <= 7) customers to an offer or none."""
+    import itertools
+
+    n, k = benefit.shape
+    best = 0.0
+    for combo in itertools.product(range(-1, k), repeat=n):
+        a = np.array(combo)
+        chosen = a >= 0
+        counts = np.bincount(a[chosen], minlength=k)
+        if (counts > cap).any() or cost[a[chosen]].sum() > budget:
+            continue
+        best = max(best, float((benefit[np.flatnonzero(chosen), a[chosen]] - cost[a[chosen]]).sum()))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_optimiser_is_close_to_the_exact_optimum_on_small_problems(seed):
+    rng = np.random.default_rng(100 + seed)
+    n = 7
+    cat = OfferCatalogue((
+        Offer("a", "A", contact_cost=float(rng.integers(5, 20)), take_up=1, effect_mid=0.3, effect_low=0.3, effect_high=0.3,
+              capacity=int(rng.integers(1, 4))),
+        Offer("b", "B", contact_cost=float(rng.integers(20, 60)), take_up=1, effect_mid=0.6, effect_low=0.6, effect_high=0.6),
+    ))
+    p = rng.uniform(0.05, 0.9, n)
+    value = rng.uniform(50, 400, n)
+    inputs = prepare_inputs(p, compute_assumed_effects(p, cat), value)
+    budget = float(rng.integers(40, 150))
+    res = compute_simulation(inputs, cat, SimulationSettings(budget=budget, n_draws=100), baselines=False)
+    benefit = inputs.effects.base * value[:, None]
+    cost = np.array([o.contact_cost for o in cat])
+    exact = _brute_force(benefit, cost, np.array([cat.offers[0].capacity, np.inf]), budget)
+    assert res.summary["cost"] <= budget
+    assert res.summary["net_benefit"] <= exact + 1e-6
+    assert res.summary["net_benefit"] >= 0.8 * exact
