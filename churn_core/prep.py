@@ -626,7 +626,9 @@ class Preprocessor:
             if kind == "categorical":
                 s = self._as_text(df[col])
                 counts = s.value_counts(dropna=True)
-                keep = [str(v) for v in counts.index[: self.max_categories]]
+                # most frequent first, ties by value: the same data always gives the same list
+                ordered = sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))
+                keep = [str(v) for v, _ in ordered[: self.max_categories]]
                 if len(counts) > self.max_categories:
                     keep.append(OTHER)
                 self.categories_[col] = keep
