@@ -54,7 +54,7 @@ EXCEL_BOMB_MIN_SIZE = 50 * 1024**2
 EXCEL_TIMEOUT_S = 120.0
 EXCEL_MEMORY_BYTES = 2 * 1024**3
 
-REJECT_COLUMNS = ["line", "reason", "detail", "raw"]
+REJECT_COLUMNS = ["line", "reason", "detail", "raw", "fields", "expected"]
 
 # Tokens that mean "missing" in a column that is otherwise numeric or a date (never applied to
 # text columns, where "None" may be a real category).
@@ -251,7 +251,8 @@ def load_file(source, filename=None, *, max_bytes=DEFAULT_MAX_BYTES, progress=No
     if len(df) == 0:
         warnings.append({"code": "ingest.no_rows", "params": {}})
     rejects_df = pd.DataFrame(rejects, columns=REJECT_COLUMNS)
-    rejects_df["line"] = rejects_df["line"].astype("int64")
+    for column in ("line", "fields", "expected"):
+        rejects_df[column] = rejects_df[column].astype("int64")
     result = LoadResult(
         df=df,
         encoding=enc,
@@ -570,7 +571,7 @@ def _columns_from_text(text, delimiter):
             continue
         n = len(rec)
         if not "".join(rec).strip():
-            spans.append((start, end, "empty_row", f"{n} empty fields"))
+            spans.append((start, end, "empty_row", f"{n} empty fields", n))
         elif n == ncols:
             accepted += 1
             if first is None:
@@ -580,9 +581,9 @@ def _columns_from_text(text, delimiter):
             accepted += 1
             trailing_trimmed += 1
         elif n > ncols:
-            spans.append((start, end, "too_many_fields", f"{n} fields, expected {ncols}"))
+            spans.append((start, end, "too_many_fields", f"{n} fields, expected {ncols}", n))
         else:
-            spans.append((start, end, "too_few_fields", f"{n} fields, expected {ncols}"))
+            spans.append((start, end, "too_few_fields", f"{n} fields, expected {ncols}", n))
     if header is None:
         raise ChurnCoreError("ingest.empty_file", "The file has no header line and no data.")
 
@@ -597,7 +598,7 @@ def _columns_from_text(text, delimiter):
         columns = _arrow_columns(text, delimiter, ncols, header_end, accepted, first, last)
     if columns is None:
         columns = _python_columns(text, delimiter, ncols, accepted)
-    rejects = [(start, reason, detail, raw) for (start, _, reason, detail), raw
+    rejects = [(start, reason, detail, raw, fields, ncols) for (start, _, reason, detail, fields), raw
                in zip(spans, _raw_lines(text, spans))]
     return header, columns, accepted, rejects, blank_lines, warnings
 

@@ -124,11 +124,18 @@ def compute_category_churn(df, roles, column, *, max_categories=30, bins=10):
     else:
         if s.dtype.kind == "M":
             keys = s.dt.strftime("%Y-%m-%d")
-        elif s.dtype.kind == "f" and bool(np.all(np.mod(s.dropna().to_numpy(), 1) == 0)):
-            keys = s.map(lambda v: None if pd.isna(v) else str(int(v)))
+        elif s.dtype.kind in "iuf":
+            keys = s.map(lambda v: None if pd.isna(v) else _number_text(v))
         else:
             keys = s.map(lambda v: None if pd.isna(v) else str(v))
         order = None
+        if s.dtype.kind in "iufM":
+            # few distinct numbers or dates: in their natural order, not by size
+            uniques = sorted(s.dropna().unique())
+            if s.dtype.kind == "M":
+                order = {pd.Timestamp(v).strftime("%Y-%m-%d"): i for i, v in enumerate(uniques)}
+            else:
+                order = {_number_text(v): i for i, v in enumerate(uniques)}
     frame = pd.DataFrame({"value": keys.astype(object), "y": y})
     frame["is_missing"] = frame["value"].isna()
     frame["value"] = frame["value"].where(~frame["is_missing"], MISSING)
@@ -157,6 +164,11 @@ def compute_category_churn(df, roles, column, *, max_categories=30, bins=10):
     out["churned"] = out["churned"].astype("int64")
     out["churn_rate"] = out["churned"] / out["customers"]
     return out[["value", "customers", "churned", "churn_rate", "is_other", "is_missing"]]
+
+
+def _number_text(value):
+    value = float(value)
+    return str(int(value)) if value.is_integer() else str(value)
 
 
 def _json(value):
@@ -244,4 +256,4 @@ def build_category_churn_chart(frame, *, x_title="Churn rate", y_title="", custo
         rule = alt.Chart(pd.DataFrame({"rate": [float(overall_rate)]})).mark_rule(
             color="firebrick", strokeDash=[4, 3]).encode(x="rate:Q")
         chart = bars + rule
-    return chart.properties(height=max(120, 22 * len(data)))
+    return chart.properties(height=alt.Step(24))

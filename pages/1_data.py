@@ -10,7 +10,7 @@ from churn_core.ingest import load_file
 from churn_core.profile import build_category_churn_chart, compute_category_churn, compute_profile
 from churn_core.roles import ROLES, detect_positive, detect_roles, label_to_binary
 from studio import state, ui
-from studio.i18n import t
+from studio.i18n import current_lang, t
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = {
@@ -56,9 +56,9 @@ def options_from_widgets():
         # format_func must not call t(): AppTest (and reruns) call it outside the script run
         enc_names = {v: (t("data.options.auto") if v == "auto" else v) for v in ENCODINGS}
         delim_names = {v: t(f"data.delim.{v}") for v in DELIMITERS}
-        encoding = a.selectbox(t("data.options.encoding"), ENCODINGS, key="data_opt_encoding",
+        encoding = a.selectbox(t("data.options.encoding"), ENCODINGS, key=f"data_opt_encoding_{current_lang()}",
                                format_func=enc_names.get)
-        delimiter = b.selectbox(t("data.options.delimiter"), list(DELIMITERS), key="data_opt_delimiter",
+        delimiter = b.selectbox(t("data.options.delimiter"), list(DELIMITERS), key=f"data_opt_delimiter_{current_lang()}",
                                 format_func=delim_names.get)
         sheet = c.text_input(t("data.options.sheet"), key="data_opt_sheet",
                              help=t("data.options.sheet_help"))
@@ -99,7 +99,7 @@ def delimiter_name(delimiter):
     names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
     if delimiter is None:
         return "–"
-    return t(f"data.delim.{names[delimiter]}") if delimiter in names else repr(delimiter)
+    return t(f"data.delim_short.{names[delimiter]}") if delimiter in names else repr(delimiter)
 
 
 def reading_facts(load):
@@ -126,7 +126,10 @@ def reading_facts(load):
         with st.expander(t("data.rejects.title", count=f"{load.rows_rejected:,}"), expanded=True):
             st.caption(t("data.rejects.help"))
             shown = load.rejects.copy()
+            shown["detail"] = [t("data.detail.fields", fields=f, expected=e)
+                               for f, e in zip(shown["fields"], shown["expected"])]
             shown["reason"] = shown["reason"].map(lambda r: t(f"data.reason.{r}"))
+            shown = shown[["line", "reason", "detail", "raw"]]
             shown = shown.rename(columns={c: t(f"data.rejects.{c}") for c in shown.columns})
             st.dataframe(shown.head(1000), hide_index=True, width="stretch")
             ui.download_buttons(shown, "rejected_rows", key="data_rejects")
@@ -136,7 +139,27 @@ def preview(load):
     st.subheader(t("data.preview.title"))
     st.caption(t("data.preview.caption", rows=min(PREVIEW_ROWS, load.rows_loaded),
                  total=f"{load.rows_loaded:,}"))
-    st.dataframe(load.df.head(PREVIEW_ROWS), width="stretch")
+    head = load.df.head(PREVIEW_ROWS)
+    st.dataframe(head, width="stretch", column_config=date_columns(head))
+
+
+def date_columns(frame):
+    """Show date-only columns without a 00:00:00 time."""
+    config = {}
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype.kind == "M":
+            values = series.dropna()
+            if len(values) == 0 or (values == values.dt.normalize()).all():
+                config[column] = st.column_config.DateColumn(format="YYYY-MM-DD")
+    return config
+
+
+def examples(series):
+    values = series.dropna().unique()[:3]
+    if series.dtype.kind == "M":
+        return ", ".join(pd.Timestamp(v).strftime("%Y-%m-%d") for v in values)
+    return ", ".join(str(v) for v in values)
 
 
 def type_label(kind):
@@ -156,9 +179,7 @@ def role_editor(ds):
         t("data.roles.column"): list(roles.roles),
         t("data.roles.role"): [role_label(r) for r in roles.roles.values()],
         t("data.roles.type"): [type_label(ds.load.column_types.get(c)) for c in roles.roles],
-        t("data.roles.example"): [
-            ", ".join(str(v) for v in df[c].dropna().unique()[:3]) for c in roles.roles
-        ],
+        t("data.roles.example"): [examples(df[c]) for c in roles.roles],
     })
     st.dataframe(table, hide_index=True, width="stretch")
 
@@ -171,7 +192,7 @@ def role_editor(ds):
         names = {c: c for c in options}
         names[NO_LABEL] = t("data.label.no_label")
         current = options.index(roles.label) if roles.label in options else 0
-        label = st.selectbox(t("data.label.column"), options, index=current, key=f"data_label_{ds.key}",
+        label = st.selectbox(t("data.label.column"), options, index=current, key=f"data_label_{ds.key}_{current_lang()}",
                              format_func=names.get)
         label = None if label == NO_LABEL else label
         positive = None
@@ -201,7 +222,7 @@ def role_editor(ds):
         role_names = {r: role_label(r) for r in choices}
         role = st.selectbox(t("data.roles.new_role"), choices,
                             index=choices.index(current) if current in choices else 0,
-                            key=f"data_role_value_{column}", format_func=role_names.get)
+                            key=f"data_role_value_{column}_{current_lang()}", format_func=role_names.get)
         if st.button(t("data.roles.apply"), key="data_role_apply"):
             state.set_roles(roles.with_role(column, role))
             st.rerun()
@@ -215,14 +236,16 @@ def profile_section(ds):
         st.session_state["_data_profile"] = cached
     prof = cached[1].copy()
     prof["role"] = prof["role"].map(role_label)
+    prof["dtype"] = prof["dtype"].map(type_label)
     for c in ("min", "mean", "max"):
         prof[c] = prof[c].round(2)
     prof["min"] = prof["min"].astype(object).where(prof["min"].notna(), prof["min_date"].str[:10])
     prof["max"] = prof["max"].astype(object).where(prof["max"].notna(), prof["max_date"].str[:10])
     prof = prof.drop(columns=["min_date", "max_date"])
-    for c in ("min", "max"):
+    for c in ("min", "mean", "max"):
         prof[c] = prof[c].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else
                               (f"{v:,.2f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v)))
+    prof["top"] = prof["top"].fillna("")
     shown = prof.rename(columns={c: t(f"data.profile.{c}") for c in prof.columns})
     st.dataframe(shown, hide_index=True, width="stretch")
     ui.download_buttons(shown, "column_profile", key="data_profile")

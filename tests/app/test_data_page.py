@@ -53,12 +53,12 @@ def test_sample_flow_loads_20000_rows_and_detects_the_label():
     assert not at.error
     m = metrics(at)
     assert m["Encoding"] == "utf-8"
-    assert m["Delimiter"] == "Comma ( , )"
+    assert m["Delimiter"] == "Comma"
     assert (m["Rows in file"], m["Rows loaded"], m["Rows rejected"]) == ("20,000", "20,000", "0")
     ds = at.session_state["dataset"]
     assert ds.load.rows_loaded == 20000
     assert (ds.roles.label, ds.roles.positive) == ("churned", 1)
-    assert at.selectbox(key=f"data_label_{ds.key}").value == "churned"
+    assert at.selectbox(key=f"data_label_{ds.key}_en").value == "churned"
     summary = [s for s in texts(at.success) if s.startswith("Label churned = 1")]
     assert summary and "churned customers" in summary[0]
     # quick profile + churn by category chart built from aggregated rows, not customers
@@ -96,7 +96,7 @@ def test_upload_flow_with_rejects_shown_and_downloadable():
     upload(at, "kunden.csv", text.encode("gbk"))
     assert not at.exception
     m = metrics(at)
-    assert (m["Encoding"], m["Delimiter"]) == ("gb18030", "Semicolon ( ; )")
+    assert (m["Encoding"], m["Delimiter"]) == ("gb18030", "Semicolon")
     assert (m["Rows in file"], m["Rows loaded"], m["Rows rejected"]) == ("5", "3", "2")
     ds = at.session_state["dataset"]
     assert ds.df["余额"].tolist() == [1234.5, 20.0, 0.0]
@@ -106,6 +106,8 @@ def test_upload_flow_with_rejects_shown_and_downloadable():
     shown = rejects[0].dataframe[0].value
     assert shown["Line"].tolist() == [4, 5]
     assert shown["Reason"].tolist() == ["Too few fields", "Too many fields"]
+    assert shown["Detail"].tolist() == ["2 fields, expected 3", "4 fields, expected 3"]
+    assert shown["Row as in the file"].tolist() == ["3;7", "4;5,5;否;多余"]
     assert len(at.get("download_button")) >= 2
 
 
@@ -185,7 +187,7 @@ def test_role_correction_flow():
     assert ds.roles.roles["ref"] == "id"
     # correct one column's role
     at.selectbox(key="data_role_column").set_value("age").run()
-    at.selectbox(key="data_role_value_age").set_value("categorical").run()
+    at.selectbox(key="data_role_value_age_en").set_value("categorical").run()
     at.button(key="data_role_apply").click().run()
     assert not at.exception
     assert at.session_state["dataset"].roles.roles["age"] == "categorical"
@@ -198,7 +200,7 @@ def test_role_correction_flow():
     summary = [s for s in texts(at.success) if s.startswith("Label status = active")]
     assert summary == ["Label status = active: 48 churned customers (80.0%)."]
     # remove the label: the page asks for one
-    at.selectbox(key=f"data_label_{ds.key}").set_value("\u2060(no label)").run()  # the page's NO_LABEL
+    at.selectbox(key=f"data_label_{ds.key}_en").set_value("\u2060(no label)").run()  # the page's NO_LABEL
     at.button(key="data_label_apply").click().run()
     assert at.session_state["dataset"].roles.label is None
     assert "No churn label was found. Choose the column that says whether a customer left." in texts(at.warning)

@@ -137,6 +137,7 @@ def test_ragged_rows_are_rejected_with_line_numbers_and_raw_text():
         [4, "too_many_fields", "6,7,8,9"],
     ]
     assert result.rejects["detail"].tolist() == ["2 fields, expected 3", "4 fields, expected 3"]
+    assert result.rejects[["fields", "expected"]].values.tolist() == [[2, 3], [4, 3]]
 
 
 def test_ragged_line_numbers_count_physical_lines_after_a_quoted_newline():
