@@ -227,7 +227,7 @@ def _token(value):
         return "true" if value else "false"
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
-    return str(value).strip().lower()
+    return str(value).strip().strip(".!?").strip().lower()
 
 
 def _value_kind(value):

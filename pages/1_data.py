@@ -47,7 +47,8 @@ def read_and_keep(source, filename, source_key, **options):
         bar.empty()
     st.session_state.pop(ERROR_KEY, None)
     st.session_state[LOADED_KEY] = source_key
-    return state.set_dataset(load, roles)
+    state.set_dataset(load, roles)
+    st.rerun()  # so the sidebar (drawn before this page) shows the new dataset
 
 
 def options_from_widgets():

@@ -57,6 +57,10 @@ LABEL_CASES = [
     ("Customer Status", ["Stayed", "Churned", "Joined", "Stayed"], "Churned"),
     ("target", [0, 1, 0], 1),
     ("churn_value", [0.0, 1.0, 0.0], 1.0),
+    ("Churn?", ["False.", "False.", "True.", "False."], "True."),
+    ("Churn", ["stayed", "churned", "stayed"], "churned"),
+    ("是否离网", ["0", "1", "0"], "1"),
+    ("客户流失", ["N", "Y", "N"], "Y"),
 ]
 
 
