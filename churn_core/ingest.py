@@ -235,6 +235,11 @@ def load_file(source, filename=None, *, max_bytes=DEFAULT_MAX_BYTES, progress=No
     else:
         text, enc, warnings = detect_encoding(data, encoding)
         report(0.2, "ingest.parsing")
+        if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1
+                                      or delimiter in '"\r\n'):
+            raise ChurnCoreError("ingest.bad_delimiter",
+                                 f"The delimiter must be one character, got {delimiter!r}.",
+                                 delimiter=str(delimiter))
         delim = delimiter or detect_delimiter(text)
         parsed = _columns_from_text(text, delim)
         info = {}

@@ -1,6 +1,7 @@
 """Ingestion: encodings x delimiters, quoting, ragged rows, numbers, dates, names; nothing lost."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -301,6 +302,14 @@ def test_huge_integers_stay_text():
     assert df["account"].tolist() == ["12345678901234567890", "12345678901234567891"]
 
 
+def test_forced_delimiter_and_a_bad_one():
+    result = load_file(b"a;b|c\n1;2|3\n", "f.csv", delimiter="|")
+    assert list(result.df.columns) == ["a;b", "c"]
+    with pytest.raises(ChurnCoreError) as info:
+        load_file(b"a,b\n1,2\n", "f.csv", delimiter=";;")
+    assert info.value.code == "ingest.bad_delimiter"
+
+
 def test_single_column_file():
     result = load_file(b"customer\nA\nB\n", "one.csv")
     assert result.delimiter == ","
@@ -339,3 +348,23 @@ def test_row_accounting_invariant_on_a_messy_file():
     assert result.rejects["line"].tolist() == [3, 7, 8]
     assert result.rejects["reason"].tolist() == ["too_few_fields", "too_many_fields", "empty_row"]
     assert math.isclose(result.df["amount"].sum(), 1010.0)
+
+
+# ---- committed tiny fixtures (also handy for manual and browser checks) ------------------------
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
+
+
+def test_fixture_gbk_semicolon_ragged():
+    result = load_file(FIXTURES / "bank_gbk_semicolon_ragged.csv")
+    assert (result.encoding, result.delimiter, result.decimal) == ("gb18030", ";", ",")
+    assert (result.rows_in_file, result.rows_loaded, result.rows_rejected) == (8, 6, 2)
+    assert result.rejects["line"].tolist() == [6, 8]
+    assert result.df["余额"].tolist() == [1234.5, 20.0, 0.0, 98765.43, 5000.0, 300.1]
+    assert result.df["客户号"].tolist() == [10001, 10002, 10003, 10004, 10006, 10008]
+
+
+def test_fixture_tiny_bankchurners_xlsx():
+    result = load_file(FIXTURES / "bankchurners_tiny.xlsx")
+    assert (result.format, result.sheet, result.rows_loaded) == ("xlsx", "BankChurners", 5)
+    assert result.df["Credit_Limit"].tolist() == [12691.0, 8256.0, 3418.0, 3313.0, 4716.0]
