@@ -221,7 +221,7 @@ def test_explanation_is_the_same_whatever_the_method(toy_model, toy, toy_expl):
     assert native.base_value == pytest.approx(toy_expl.base_value, abs=1e-6)
 
 
-def test_one_customer_uses_the_native_path_and_agrees(toy_model, toy, toy_expl):
+def test_one_customer_alone_agrees_with_the_whole_table(toy_model, toy, toy_expl):
     one = explain.compute_explanation(toy_model, toy.iloc[[42]])
     np.testing.assert_allclose(one.contributions[0], toy_expl.contributions[42], atol=1e-5)
     assert one.customer_ids.tolist() == ["C000043"]
