@@ -19,7 +19,9 @@ df = dataset.df
 lang = current_lang()
 
 # ---------------------------------------------------------------- offer catalogue
-catalogue = state.get_result("simulator_catalogue") or offers_mod.default_catalogue()
+# the user's catalogue is kept under the page's own key: it survives a retrained model
+CATALOGUE_KEY = "simulator_catalogue"
+catalogue = st.session_state.get(CATALOGUE_KEY) or offers_mod.default_catalogue()
 st.subheader(t("simulator.offers.title"))
 st.caption(t("simulator.offers.help"))
 with st.form("sim_offers_form"):
@@ -45,7 +47,8 @@ with st.form("sim_offers_form"):
     apply_offers = st.form_submit_button(t("simulator.offers.apply"), icon=":material/check:")
 if apply_offers:
     try:
-        catalogue = state.set_result("simulator_catalogue", offers_mod.catalogue_from_frame(edited))
+        catalogue = offers_mod.catalogue_from_frame(edited)
+        st.session_state[CATALOGUE_KEY] = catalogue
         st.success(t("simulator.offers.saved", n=len(catalogue)))
     except ChurnCoreError as exc:
         ui.show_error(exc)
@@ -61,7 +64,7 @@ if uploaded is not None and st.session_state.get("sim_offers_upload_id") != uplo
             import io
 
             new = offers_mod.catalogue_from_frame(pd.read_csv(io.StringIO(text), dtype={"eligibility": str, "levers": str}))
-        catalogue = state.set_result("simulator_catalogue", new)
+        st.session_state[CATALOGUE_KEY] = new
         st.rerun()
     except (ChurnCoreError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         ui.show_error(exc)

@@ -120,3 +120,43 @@ def test_page_without_a_model_points_to_the_model_page(sample_dataset):
     at.run()
     assert not at.exception
     assert at.info[0].value == "Train the churn model first on the Churn model page."
+
+
+class MeasuredStandIn:
+    """What the Past campaigns page stores: an object whose predict_effects gives per-customer effects."""
+
+    def predict_effects(self, customers_df):
+        import pandas as pd
+
+        n = len(customers_df)
+        return pd.DataFrame({"rm_call": [0.02] * n, "rm_call_se": [0.005] * n}, index=customers_df.index)
+
+
+def test_measured_and_model_effects_can_be_chosen(sample_dataset, small_model):
+    at = make_app(PAGE, dataset=sample_dataset, model=small_model, timeout=120, results={"uplift": MeasuredStandIn()})
+    at.run()
+    assert not at.exception
+    at.radio(key="sim_effect_source").set_value("measured").run()
+    assert not at.exception
+    sources = _frame(at, "Offer").set_index("Offer")["Effect from"].to_dict()
+    assert sources["Relationship-manager call"] == "Measured in a past campaign"
+    assert sources["Fee waiver"] == "Assumed"
+    at.radio(key="sim_effect_source").set_value("model").run()
+    assert not at.exception
+    sources = _frame(at, "Offer").set_index("Offer")["Effect from"].to_dict()
+    assert sources["Fee waiver"] == "Churn model" and sources["Win-back call"] == "Assumed"
+
+
+def test_editing_one_customer_moves_the_risk(page):
+    at = page
+    who = at.selectbox(key="sim_one_customer").value
+    risk = _metric(at, "Churn probability")
+    assert risk.delta == "+0.0 pt"
+    at.number_input(key=f"sim_one_{who}_complaints_12m").set_value(0.0).run()
+    at.number_input(key=f"sim_one_{who}_satisfaction").set_value(5.0).run()
+    assert not at.exception
+    moved = _metric(at, "Churn probability")
+    assert moved.delta.startswith("-")
+    offers = at.dataframe[-1].value
+    assert list(offers.columns) == ["Offer", "Cost if accepted", "Risk now", "Risk after the offer", "Effect from",
+                                    "Below the High tier"]
