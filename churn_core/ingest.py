@@ -45,6 +45,7 @@ __all__ = [
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 DELIMITERS = [",", ";", "\t", "|"]
 MAX_COLUMNS = 1000
+RAW_LIMIT = 2000  # characters of a rejected row's raw text kept for display
 
 # Excel safety limits (checked in the parent before the child process parses anything)
 EXCEL_MAX_MEMBERS = 2000
@@ -547,6 +548,7 @@ def _columns_from_text(text, delimiter):
     blank_lines = trailing_trimmed = 0
     first = last = None
     prev_line = 0
+    last_start = last_end = 0
     while True:
         try:
             rec = next(reader)
@@ -575,6 +577,7 @@ def _columns_from_text(text, delimiter):
                 )
             continue
         n = len(rec)
+        last_start, last_end = start, end
         if not "".join(rec).strip():
             spans.append((start, end, "empty_row", f"{n} empty fields", n))
         elif n == ncols:
@@ -595,8 +598,9 @@ def _columns_from_text(text, delimiter):
     warnings = []
     if trailing_trimmed:
         warnings.append({"code": "ingest.trailing_delimiters", "params": {"rows": trailing_trimmed}})
-    if spans and spans[-1][1] - spans[-1][0] >= 1000 and spans[-1][1] == prev_line:
-        warnings.append({"code": "ingest.unclosed_quote", "params": {"line": spans[-1][0]}})
+    if last_end - last_start >= 100 and last_end == prev_line:
+        # the last record runs over 100+ lines to the end of the file: a quote never closed
+        warnings.append({"code": "ingest.unclosed_quote", "params": {"line": last_start}})
 
     columns = None
     if not trailing_trimmed and not any(s[2] == "empty_row" for s in spans):
@@ -679,7 +683,8 @@ def _raw_lines(text, spans):
             break
         if spans[k][0] <= number <= spans[k][1]:
             out[k].append(line)
-    return ["".join(parts).rstrip("\r\n") for parts in out]
+    raws = ["".join(parts).rstrip("\r\n") for parts in out]
+    return [raw if len(raw) <= RAW_LIMIT else raw[:RAW_LIMIT] + "…" for raw in raws]
 
 
 def _raise_field_limit():

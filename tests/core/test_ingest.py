@@ -155,6 +155,22 @@ def test_duckdb_style_ragged_file_keeps_every_row_accounted():
     assert (result.rows_in_file, result.rows_loaded, result.rows_rejected) == (3, 2, 1)
 
 
+def test_unclosed_quote_swallows_the_rest_into_one_shown_reject():
+    text = 'id,comment,churn\n1,ok,0\n2,"never closed,1\n' + "".join(f"{i},x,0\n" for i in range(3, 1203))
+    result = load_file(text.encode(), "u.csv")
+    assert (result.rows_in_file, result.rows_loaded, result.rows_rejected) == (2, 1, 1)
+    assert result.rejects["line"].tolist() == [3]
+    assert len(result.rejects["raw"].iloc[0]) == 2001  # truncated for display
+    assert {"code": "ingest.unclosed_quote", "params": {"line": 3}} in result.warnings
+
+
+def test_unclosed_quote_in_the_last_field_is_warned_even_when_the_row_fits():
+    text = 'id,comment\n1,ok\n2,"never closed\n' + "".join(f"{i},x\n" for i in range(3, 1203))
+    result = load_file(text.encode(), "u.csv")
+    assert (result.rows_in_file, result.rows_loaded, result.rows_rejected) == (2, 2, 0)
+    assert result.warnings == [{"code": "ingest.unclosed_quote", "params": {"line": 3}}]
+
+
 def test_trailing_delimiters_with_empty_fields_are_not_rejected():
     text = "a,b\n1,2,\n3,4,,\n"
     result = load_file(text.encode(), "t.csv")
