@@ -123,3 +123,29 @@ def test_help_lists_the_options():
         assert option in res.stdout
     top = subprocess.run([sys.executable, "-m", "churn_core", "--help"], capture_output=True, text=True)
     assert "90% intervals" in top.stdout
+
+
+@pytest.fixture(scope="module")
+def saved_model(sample_path, tmp_path_factory):
+    from churn_core.ingest import load_file
+    from churn_core.model import ChurnModel
+    from churn_core.roles import detect_roles
+
+    df = load_file(sample_path).df.head(4000)
+    directory = tmp_path_factory.mktemp("model")
+    ChurnModel(n_estimators=40, cv_folds=0, random_state=0).fit(df, detect_roles(df)).save(directory)
+    return directory
+
+
+def test_end_to_end_with_a_saved_model_in_a_subprocess(saved_model, small_sample, tmp_path):
+    out = tmp_path / "plan"
+    res = subprocess.run([sys.executable, "-m", "churn_core", "simulate", str(small_sample), "--model", str(saved_model),
+                          "--budget", "15000", "--effects", "model", "--seed", "7", "--out", str(out)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert plan["id_column"] == "customer_id" and plan["value_source"] == "contribution"
+    assert plan["cost"] <= 15000 and plan["targeted"] == len(pd.read_csv(out / "plan.csv", encoding="utf-8-sig"))
+    assert plan["retained_value"] >= max(plan["baselines"]["risk"]["retained_value"],
+                                         plan["baselines"]["random"]["retained_value"])
+    assert json.loads(res.stdout)["plan_csv"] == str(out / "plan.csv")
