@@ -11,19 +11,19 @@ ROOT = Path(__file__).resolve().parent
 
 # (section key, page file, title key, icon); the first page is the default.
 PAGES = [
-    ("app.section.data", "pages/0_home.py", "app.page.home", "🏠"),
-    ("app.section.data", "pages/1_data.py", "app.page.data", "📂"),
-    ("app.section.analysis", "pages/2_segments.py", "app.page.segments", "🧩"),
-    ("app.section.analysis", "pages/3_value.py", "app.page.value", "💰"),
-    ("app.section.analysis", "pages/4_sql.py", "app.page.sql", "🔎"),
-    ("app.section.model", "pages/5_model.py", "app.page.model", "🧠"),
-    ("app.section.model", "pages/6_early_warning.py", "app.page.warning", "🚨"),
-    ("app.section.model", "pages/7_drivers.py", "app.page.drivers", "🔍"),
-    ("app.section.action", "pages/8_simulator.py", "app.page.simulator", "🎯"),
-    ("app.section.action", "pages/9_campaigns.py", "app.page.campaigns", "🧪"),
+    ("app.section.data", "pages/0_home.py", "app.page.home", ":material/home:"),
+    ("app.section.data", "pages/1_data.py", "app.page.data", ":material/upload_file:"),
+    ("app.section.analysis", "pages/2_segments.py", "app.page.segments", ":material/category:"),
+    ("app.section.analysis", "pages/3_value.py", "app.page.value", ":material/payments:"),
+    ("app.section.analysis", "pages/4_sql.py", "app.page.sql", ":material/terminal:"),
+    ("app.section.model", "pages/5_model.py", "app.page.model", ":material/model_training:"),
+    ("app.section.model", "pages/6_early_warning.py", "app.page.warning", ":material/notifications_active:"),
+    ("app.section.model", "pages/7_drivers.py", "app.page.drivers", ":material/insights:"),
+    ("app.section.action", "pages/8_simulator.py", "app.page.simulator", ":material/target:"),
+    ("app.section.action", "pages/9_campaigns.py", "app.page.campaigns", ":material/science:"),
 ]
 
-st.set_page_config(page_title="Retention Studio", page_icon="🏦", layout="wide")
+st.set_page_config(page_title="Retention Studio", page_icon=":material/account_balance:", layout="wide")
 language_switch()
 
 sections = {}

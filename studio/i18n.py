@@ -83,7 +83,7 @@ def language_switch():
     """Sidebar radio that switches the UI language for this session."""
     st.session_state[_CHOICE_KEY] = LANGUAGES[current_lang()]
     st.sidebar.radio(
-        "🌐 Language / 语言",
+        ":material/translate: Language / 语言",
         options=list(LANGUAGES.values()),
         key=_CHOICE_KEY,
         horizontal=True,

@@ -110,7 +110,7 @@ def require_dataset():
     dataset = get_dataset()
     if dataset is None:
         st.info(t("app.need_data"))
-        page_link(DATA_PAGE, t("app.go_data"), "📂")
+        page_link(DATA_PAGE, t("app.go_data"), ":material/upload_file:")
         st.stop()
     return dataset
 
@@ -134,7 +134,7 @@ def require_model():
     model = get_model()
     if model is None:
         st.info(t("app.need_model"))
-        page_link(MODEL_PAGE, t("app.go_model"), "🧠")
+        page_link(MODEL_PAGE, t("app.go_model"), ":material/model_training:")
         st.stop()
     return model
 

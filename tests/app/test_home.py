@@ -1,6 +1,6 @@
 """The entry point routes, switches language, and the home page explains the product."""
 
-from tests.app.conftest import ROOT, make_app
+from tests.app.conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
 
@@ -24,7 +24,9 @@ def test_language_switch_turns_the_page_chinese():
 
 
 def test_sidebar_shows_the_loaded_dataset(sample_dataset):
-    at = make_app("pages/0_home.py", dataset=sample_dataset)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.session_state["lang"] = "en"
+    at.session_state["dataset"] = sample_dataset
     at.run()
     assert not at.exception
     assert at.sidebar.caption[0].value == "Loaded: customers.csv (20,000 customers)"
