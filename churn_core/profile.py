@@ -10,8 +10,8 @@ import pandas as pd
 from churn_core.errors import ChurnCoreError
 from churn_core.roles import label_to_binary
 
-__all__ = ["compute_profile", "compute_category_churn", "profile_summary", "build_category_churn_chart",
-           "PROFILE_COLUMNS"]
+__all__ = ["compute_profile", "compute_category_churn", "compute_churn_spread", "profile_summary",
+           "build_category_churn_chart", "PROFILE_COLUMNS"]
 
 PROFILE_COLUMNS = ["column", "role", "dtype", "missing", "missing_pct", "distinct", "min", "mean",
                    "max", "top", "top_count"]
@@ -164,6 +164,32 @@ def compute_category_churn(df, roles, column, *, max_categories=30, bins=10):
     out["churned"] = out["churned"].astype("int64")
     out["churn_rate"] = out["churned"] / out["customers"]
     return out[["value", "customers", "churned", "churn_rate", "is_other", "is_missing"]]
+
+
+def compute_churn_spread(df, roles, columns=None, *, min_share=0.01):
+    """How strongly churn differs across each column's categories (to pick a telling default).
+
+    ``spread`` is the highest minus the lowest churn rate among categories holding at least
+    ``min_share`` of the customers (the "(other)" and "(missing)" rows included).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``column``, ``spread``, ``categories``; sorted by spread, largest first.
+    """
+    if roles.label is None or roles.positive is None:
+        raise ChurnCoreError("profile.no_label", "Choose the churn label column first.")
+    if columns is None:
+        columns = roles.columns_with("categorical", "boolean")
+    rows = []
+    total = max(len(df), 1)
+    for column in columns:
+        frame = compute_category_churn(df, roles, column)
+        big = frame[frame["customers"] >= min_share * total]
+        spread = float(big["churn_rate"].max() - big["churn_rate"].min()) if len(big) > 1 else 0.0
+        rows.append({"column": column, "spread": spread, "categories": int(len(frame))})
+    out = pd.DataFrame(rows, columns=["column", "spread", "categories"])
+    return out.sort_values("spread", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def _number_text(value):

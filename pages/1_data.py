@@ -7,7 +7,12 @@ import streamlit as st
 
 from churn_core.errors import ChurnCoreError
 from churn_core.ingest import load_file
-from churn_core.profile import build_category_churn_chart, compute_category_churn, compute_profile
+from churn_core.profile import (
+    build_category_churn_chart,
+    compute_category_churn,
+    compute_churn_spread,
+    compute_profile,
+)
 from churn_core.roles import ROLES, detect_positive, detect_roles, label_to_binary
 from studio import state, ui
 from studio.i18n import current_lang, t
@@ -229,6 +234,17 @@ def role_editor(ds):
             st.rerun()
 
 
+def telling_column(ds, candidates):
+    """Default column for churn by category: the one where churn differs most (cached per dataset)."""
+    cached = st.session_state.get("_data_telling")
+    if not cached or cached[0] != ds.key:
+        spread = compute_churn_spread(ds.df, ds.roles)
+        best = spread["column"].iloc[0] if len(spread) else None
+        cached = (ds.key, best)
+        st.session_state["_data_telling"] = cached
+    return cached[1] if cached[1] in candidates else candidates[0]
+
+
 def profile_section(ds):
     st.subheader(t("data.profile.title"))
     cached = st.session_state.get("_data_profile")
@@ -259,7 +275,7 @@ def profile_section(ds):
     if not candidates:
         return
     st.markdown(f"**{t('data.churn_by.title')}**")
-    default = next((c for c in candidates if roles.roles[c] == "categorical"), candidates[0])
+    default = telling_column(ds, candidates)
     column = st.selectbox(t("data.churn_by.column"), candidates, index=candidates.index(default),
                           key="data_churn_by")
     frame = compute_category_churn(ds.df, roles, column)

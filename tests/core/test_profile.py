@@ -9,7 +9,12 @@ import pytest
 
 from churn_core.errors import ChurnCoreError
 from churn_core.ingest import load_file
-from churn_core.profile import compute_category_churn, compute_profile, profile_summary
+from churn_core.profile import (
+    compute_category_churn,
+    compute_churn_spread,
+    compute_profile,
+    profile_summary,
+)
 from churn_core.roles import detect_roles
 
 TEXT = (
@@ -98,3 +103,16 @@ def test_profile_summary_is_json_safe(loaded):
     assert balance["mean"] == 375.0 and balance["top_count"] == 1
     region = next(c for c in summary["column_profile"] if c["column"] == "region")
     assert region["mean"] is None
+
+
+def test_churn_spread_ranks_the_planted_column_first():
+    n = 400
+    df = pd.DataFrame({
+        "flat": ["a", "b"] * (n // 2),                       # churn 25% in both
+        "telling": ["hi"] * 100 + ["lo"] * 300,              # churn 100% vs 0%
+        "churn": [1] * 100 + [0] * 300,
+    })
+    roles = detect_roles(df)
+    out = compute_churn_spread(df, roles)
+    assert out["column"].tolist() == ["telling", "flat"]
+    assert out["spread"].tolist() == [1.0, 0.0]
