@@ -129,7 +129,7 @@ class ChurnModel:
     def _dmatrix(X, y=None):
         import xgboost as xgb
 
-        return xgb.DMatrix(X, label=y, enable_categorical=True, nthread=-1)
+        return xgb.DMatrix(X, label=y, enable_categorical=True, nthread=2)
 
     def _split(self, y, groups, size, seed):
         """Indices (a, b) with b about ``size`` of the rows, stratified, grouped when ids repeat."""
