@@ -537,6 +537,39 @@ def _columns_from_text(text, delimiter):
     -------
     (header, columns, n_rows, rejects, blank_lines, warnings)
     """
+    scan = _scan_records(text, delimiter)
+    shifted = (scan["accepted"] - scan["trimmed"] == 0 and scan["data_rows"] > 0
+               and scan["plus_one"] == scan["data_rows"])
+    if shifted:
+        # every row has one field more than the header: a row-name column without a header
+        # (R's write.table): give it a name instead of rejecting every row
+        scan = _scan_records(text, delimiter, extra_leading=True)
+    header, ncols, header_end = scan["header"], scan["ncols"], scan["header_end"]
+    accepted, spans, blank_lines = scan["accepted"], scan["spans"], scan["blank_lines"]
+    trailing_trimmed, first, last = scan["trimmed"], scan["first"], scan["last"]
+    prev_line, last_start, last_end = scan["prev_line"], scan["last_start"], scan["last_end"]
+
+    warnings = []
+    if shifted:
+        warnings.append({"code": "ingest.header_shifted", "params": {"column": "column_1"}})
+    if trailing_trimmed:
+        warnings.append({"code": "ingest.trailing_delimiters", "params": {"rows": trailing_trimmed}})
+    if last_end - last_start >= 100 and last_end == prev_line:
+        # the last record runs over 100+ lines to the end of the file: a quote never closed
+        warnings.append({"code": "ingest.unclosed_quote", "params": {"line": last_start}})
+
+    columns = None
+    if not trailing_trimmed and not any(s[2] == "empty_row" for s in spans):
+        columns = _arrow_columns(text, delimiter, ncols, header_end, accepted, first, last)
+    if columns is None:
+        columns = _python_columns(text, delimiter, ncols, accepted)
+    rejects = [(start, reason, detail, raw, fields, ncols) for (start, _, reason, detail, fields), raw
+               in zip(spans, _raw_lines(text, spans))]
+    return header, columns, accepted, rejects, blank_lines, warnings
+
+
+def _scan_records(text, delimiter, extra_leading=False):
+    """Pass 1: which records are loaded, which rejected (with line spans), nothing else kept."""
     _raise_field_limit()
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"',
                         doublequote=True, strict=False)
@@ -549,6 +582,7 @@ def _columns_from_text(text, delimiter):
     first = last = None
     prev_line = 0
     last_start = last_end = 0
+    data_rows = plus_one = 0
     while True:
         try:
             rec = next(reader)
@@ -568,7 +602,8 @@ def _columns_from_text(text, delimiter):
             if not "".join(rec).strip():
                 blank_lines += 1
                 continue
-            header, ncols, header_end = rec, len(rec), end
+            header = [""] + rec if extra_leading else rec
+            ncols, header_end = len(header), end
             if ncols > MAX_COLUMNS:
                 raise ChurnCoreError(
                     "ingest.too_many_columns",
@@ -578,7 +613,11 @@ def _columns_from_text(text, delimiter):
             continue
         n = len(rec)
         last_start, last_end = start, end
-        if not "".join(rec).strip():
+        filled = bool("".join(rec).strip())
+        if filled:
+            data_rows += 1
+            plus_one += n == ncols + 1
+        if not filled:
             spans.append((start, end, "empty_row", f"{n} empty fields", n))
         elif n == ncols:
             accepted += 1
@@ -595,21 +634,10 @@ def _columns_from_text(text, delimiter):
     if header is None:
         raise ChurnCoreError("ingest.empty_file", "The file has no header line and no data.")
 
-    warnings = []
-    if trailing_trimmed:
-        warnings.append({"code": "ingest.trailing_delimiters", "params": {"rows": trailing_trimmed}})
-    if last_end - last_start >= 100 and last_end == prev_line:
-        # the last record runs over 100+ lines to the end of the file: a quote never closed
-        warnings.append({"code": "ingest.unclosed_quote", "params": {"line": last_start}})
-
-    columns = None
-    if not trailing_trimmed and not any(s[2] == "empty_row" for s in spans):
-        columns = _arrow_columns(text, delimiter, ncols, header_end, accepted, first, last)
-    if columns is None:
-        columns = _python_columns(text, delimiter, ncols, accepted)
-    rejects = [(start, reason, detail, raw, fields, ncols) for (start, _, reason, detail, fields), raw
-               in zip(spans, _raw_lines(text, spans))]
-    return header, columns, accepted, rejects, blank_lines, warnings
+    return {"header": header, "ncols": ncols, "header_end": header_end, "accepted": accepted,
+            "spans": spans, "blank_lines": blank_lines, "trimmed": trailing_trimmed, "first": first,
+            "last": last, "prev_line": prev_line, "last_start": last_start, "last_end": last_end,
+            "data_rows": data_rows, "plus_one": plus_one}
 
 
 def _arrow_columns(text, delimiter, ncols, header_end, expected_rows, first, last):

@@ -171,6 +171,22 @@ def test_unclosed_quote_in_the_last_field_is_warned_even_when_the_row_fits():
     assert result.warnings == [{"code": "ingest.unclosed_quote", "params": {"line": 3}}]
 
 
+def test_row_names_without_a_header_name_are_a_column_not_rejects():
+    # R's write.table(row.names=TRUE): the header lacks the row-name column
+    text = '"age","churn"\n"1",30,"Yes"\n"2",41,"No"\n"3",25,"No"\n'
+    result = load_file(text.encode(), "r.csv")
+    assert (result.rows_in_file, result.rows_loaded, result.rows_rejected) == (3, 3, 0)
+    assert list(result.df.columns) == ["column_1", "age", "churn"]
+    assert result.df["age"].tolist() == [30, 41, 25]
+    assert {"code": "ingest.header_shifted", "params": {"column": "column_1"}} in result.warnings
+
+
+def test_a_few_long_rows_are_still_rejected_not_shifted():
+    text = "a,b\n1,2\n3,4,5\n"
+    result = load_file(text.encode(), "r.csv")
+    assert (result.rows_loaded, result.rows_rejected) == (1, 1)
+
+
 def test_trailing_delimiters_with_empty_fields_are_not_rejected():
     text = "a,b\n1,2,\n3,4,,\n"
     result = load_file(text.encode(), "t.csv")
