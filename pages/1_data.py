@@ -83,8 +83,8 @@ def source_panel():
     with left:
         st.markdown(f"**{t('data.sample.title')}**")
         st.caption(t("data.sample.help"))
-        use_en = st.button(t("data.sample.use"), key="data_use_sample", icon="🏦", type="primary")
-        use_zh = st.button(t("data.sample.use_zh"), key="data_use_sample_zh", icon="🀄")
+        use_en = st.button(t("data.sample.use"), key="data_use_sample", icon=":material/account_balance:", type="primary")
+        use_zh = st.button(t("data.sample.use_zh"), key="data_use_sample_zh", icon=":material/translate:")
     with right:
         upload = st.file_uploader(t("data.upload"), type=["csv", "txt", "tsv", "xlsx", "xls"],
                                   key=UPLOAD_KEY, help=t("data.upload_help"))
@@ -127,7 +127,7 @@ def reading_facts(load):
                   for k, val in warning.get("params", {}).items()}
         if "order" in params:
             params["order"] = t(f"data.order.{params['order']}")
-        st.warning(t(f"data.warn.{warning['code']}", **params), icon="ℹ️")
+        st.warning(t(f"data.warn.{warning['code']}", **params), icon=":material/info:")
     if load.rows_rejected:
         with st.expander(t("data.rejects.title", count=f"{load.rows_rejected:,}"), expanded=True):
             st.caption(t("data.rejects.help"))
@@ -193,7 +193,7 @@ def role_editor(ds):
     with label_col:
         st.markdown(f"**{t('data.label.title')}**")
         if roles.label is None:
-            st.warning(t("data.label.none"), icon="⚠️")
+            st.warning(t("data.label.none"), icon=":material/warning:")
         options = [NO_LABEL] + [str(c) for c in df.columns]
         names = {c: c for c in options}
         names[NO_LABEL] = t("data.label.no_label")
