@@ -355,7 +355,8 @@ def compute_watch_list(df, proba, tiers, signals, reasons=None, id_column=None, 
                 hit |= signals[sig].to_numpy(dtype=bool)
         keep &= hit
     out = out[keep]
-    return out.sort_values("churn_probability", ascending=False, kind="mergesort").reset_index(drop=True)
+    # the index stays the one of ``df`` so reasons can be computed for just the rows shown
+    return out.sort_values("churn_probability", ascending=False, kind="mergesort")
 
 
 # ---------------------------------------------------------------- charts
