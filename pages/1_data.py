@@ -25,6 +25,7 @@ SAMPLES = {
 UPLOAD_KEY = "data_upload"
 LOADED_KEY = "_data_loaded_from"  # what the current dataset was parsed from (upload id / sample)
 ERROR_KEY = "_data_error"  # (source key, error) of the last failed parse
+SEEN_KEY = "_data_seen_upload"  # the upload (file id + options) already handled
 ENCODINGS = ["auto", "utf-8", "gb18030", "big5", "utf-16", "cp1252"]
 DELIMITERS = {"auto": None, "comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
 PREVIEW_ROWS = 100
@@ -83,22 +84,27 @@ def source_panel():
     with left:
         st.markdown(f"**{t('data.sample.title')}**")
         st.caption(t("data.sample.help"))
-        use_en = st.button(t("data.sample.use"), key="data_use_sample", icon=":material/account_balance:", type="primary")
+        use_en = st.button(t("data.sample.use"), key="data_use_sample",
+                           icon=":material/account_balance:", type="primary")
         use_zh = st.button(t("data.sample.use_zh"), key="data_use_sample_zh", icon=":material/translate:")
     with right:
         upload = st.file_uploader(t("data.upload"), type=["csv", "txt", "tsv", "xlsx", "xls"],
                                   key=UPLOAD_KEY, help=t("data.upload_help"))
     options = options_from_widgets()
     option_key = tuple(sorted(options.items()))
+    # an upload is parsed once (per file and reading options), even if it failed or the user
+    # switched to the sample afterwards: reruns never parse it again
+    upload_key = ("upload", upload.file_id, option_key) if upload is not None else None
+    new_upload = upload_key is not None and st.session_state.get(SEEN_KEY) != upload_key
+    if upload_key is not None:
+        st.session_state[SEEN_KEY] = upload_key
     for lang, clicked in (("en", use_en), ("zh", use_zh)):
         if clicked:
             path = SAMPLES[lang]
             read_and_keep(path, path.name, ("sample", lang, option_key), **options)
-    if upload is not None:
-        source_key = ("upload", upload.file_id, option_key)
-        failed = st.session_state.get(ERROR_KEY, (None,))[0] == source_key
-        if st.session_state.get(LOADED_KEY) != source_key and not failed and not (use_en or use_zh):
-            read_and_keep(upload.getvalue(), upload.name, source_key, **options)
+            return
+    if new_upload:
+        read_and_keep(upload.getvalue(), upload.name, upload_key, **options)
 
 
 def delimiter_name(delimiter):

@@ -120,6 +120,21 @@ def test_upload_is_parsed_once_not_on_every_rerun(monkeypatch):
     assert at.session_state["dataset"] is first
 
 
+@needs_sample
+def test_sample_after_an_upload_stays_loaded_on_reruns():
+    at = make_app(PAGE)
+    at.run()
+    upload(at, "a.csv", b"id,churn\n1,0\n2,1\n3,0\n")
+    assert at.session_state["dataset"].load.rows_loaded == 3
+    at.button(key="data_use_sample").click().run()
+    assert at.session_state["dataset"].load.source_name == "customers.csv"
+    at.run()
+    assert at.session_state["dataset"].load.source_name == "customers.csv"
+    # a new file in the uploader is read again
+    upload(at, "b.csv", b"id,churn\n1,0\n2,1\n")
+    assert at.session_state["dataset"].load.rows_loaded == 2
+
+
 def test_xlsx_upload():
     frame = pd.DataFrame({"CLIENTNUM": [7001, 7002, 7003, 7004],
                           "Attrition_Flag": ["Existing Customer", "Attrited Customer",
