@@ -1123,18 +1123,3 @@ def compute_scenario_table(scenarios, keys=("budget", "targeted", "expected_save
     if not scenarios:
         return pd.DataFrame(index=list(keys))
     return pd.DataFrame({name: [doc.get(k) for k in keys] for name, doc in scenarios.items()}, index=list(keys))
-
-
-def compute_risk_tier_mask(churn_probability, tiers, high, medium):
-    """Customers in the chosen tiers: High (p >= high), Medium (medium <= p < high), Low (p < medium)."""
-    p = np.asarray(churn_probability, dtype=float)
-    if not 0 <= medium <= high <= 1:
-        raise ChurnCoreError("simulate.bad_tiers", "Tier thresholds need 0 <= medium <= high <= 1.")
-    mask = np.zeros(len(p), dtype=bool)
-    if "high" in tiers:
-        mask |= p >= high
-    if "medium" in tiers:
-        mask |= (p >= medium) & (p < high)
-    if "low" in tiers:
-        mask |= p < medium
-    return mask

@@ -8,6 +8,7 @@ from churn_core import offers as offers_mod
 from churn_core import simulate as sim
 from churn_core.errors import ChurnCoreError
 from churn_core.report import build_report_html
+from churn_core.warning import compute_tiers
 from studio import state, ui
 from studio.i18n import current_lang, t
 
@@ -125,15 +126,19 @@ offer_choice = c2.selectbox(t("simulator.target.offer"), ["best"] + catalogue.co
                             format_func=lambda c: t("simulator.target.best") if c == "best" else catalogue.get(c).name(lang),
                             key="sim_fixed_offer")
 target_mask = None
-high_default = float(min(0.9, max(0.05, round(2 * float(p.mean()), 2))))
-high_thr = c2.number_input(t("simulator.tier.high_from"), 0.0, 1.0, high_default, 0.01, key="sim_high_thr")
+if "tiers" not in cache:  # the Early warning page's tiers (default: top 10% High, next 20% Medium)
+    cache["tiers"] = compute_tiers(p).astype(str).to_numpy()
+tier_of = cache["tiers"]
+high_default = float(np.round(p[tier_of == "High"].min(), 3)) if (tier_of == "High").any() else 0.5
+high_thr = c2.number_input(t("simulator.tier.high_from"), 0.0, 1.0, high_default, 0.001, format="%.3f",
+                           key="sim_high_thr")
 if targeting == "top_n":
     top_n = c1.number_input(t("simulator.target.n"), 1, len(df), min(1000, len(df)), 100, key="sim_top_n")
     target_mask = sim.top_n_mask(p, top_n)
 elif targeting == "tier":
     tiers = c1.multiselect(t("simulator.target.tiers"), ["high", "medium", "low"], default=["high"],
                            format_func=lambda s: t(f"simulator.tier.{s}"), key="sim_tiers")
-    target_mask = sim.compute_risk_tier_mask(p, tiers, high_thr, high_thr / 2)
+    target_mask = np.isin(tier_of, [x.capitalize() for x in tiers])
 elif targeting == "segment":
     segments = state.get_segments()
     if not segments:

@@ -160,3 +160,29 @@ def test_editing_one_customer_moves_the_risk(page):
     offers = at.dataframe[-1].value
     assert list(offers.columns) == ["Offer", "Cost if accepted", "Risk now", "Risk after the offer", "Effect from",
                                     "Below the High tier"]
+
+
+def test_saved_segment_targeting_stays_inside_the_segment(sample_dataset, small_model):
+    from churn_core.segments import Condition, Segment
+
+    complainers = Segment("Complainers", (Condition("complaints_12m", ">=", 2),))
+    at = make_app(PAGE, dataset=sample_dataset, model=small_model, timeout=120,
+                  segments={"Complainers": complainers})
+    at.run()
+    at.radio(key="sim_targeting").set_value("segment").run()
+    assert not at.exception
+    assert at.selectbox(key="sim_segment").value == "Complainers"
+    contacted = int(_metric(at, "Customers contacted").value.replace(",", ""))
+    in_segment = int((sample_dataset.df["complaints_12m"] >= 2).sum())
+    assert 0 < contacted <= in_segment
+    assert at.session_state["results"]["simulator_cache"]["inputs"].customer_ids[0] == "C000001"
+
+
+def test_tier_targeting_uses_the_early_warning_tiers(page):
+    at = page
+    at.radio(key="sim_targeting").set_value("tier").run()
+    assert not at.exception
+    assert at.multiselect(key="sim_tiers").value == ["high"]
+    contacted = int(_metric(at, "Customers contacted").value.replace(",", ""))
+    assert 0 < contacted <= 2000  # the High tier is the riskiest 10% of 20,000
+    at.radio(key="sim_targeting").set_value("optimiser").run()
