@@ -203,10 +203,14 @@ g1.altair_chart(sim.build_comparison_chart(result, plan_labels, "retained_value"
                 width="stretch")
 g2.altair_chart(sim.build_comparison_chart(result, plan_labels, "expected_saved", t("simulator.m.saved")),
                 width="stretch")
-by_offer = result.by_offer.assign(offer=lambda f: f["offer"].map(lambda c: catalogue.get(c).name(lang)),
+by_offer = result.by_offer.round({"cost": 0, "retained_value": 0, "net_benefit": 0}).assign(offer=lambda f: f["offer"].map(lambda c: catalogue.get(c).name(lang)),
                                   source=lambda f: f["source"].map(lambda x: t(f"simulator.effects.{x}")))
+money = st.column_config.NumberColumn(format="localized")
 st.dataframe(by_offer.rename(columns={c: t(f"simulator.col.{c}") for c in by_offer.columns}), hide_index=True,
-             key="sim_by_offer")
+             key="sim_by_offer", column_config={
+                 t("simulator.col.cost"): money, t("simulator.col.retained_value"): money,
+                 t("simulator.col.net_benefit"): money,
+                 t("simulator.col.expected_saved"): st.column_config.NumberColumn(format="%.1f")})
 st.markdown(f"**{t('simulator.tornado.title')}**")
 st.altair_chart(sim.build_tornado_chart(result, {k: t(f"simulator.tornado.{k}") for k in ("take_up", "effect", "cost")},
                                         t("simulator.m.roi")), width="stretch")
@@ -225,7 +229,12 @@ if n2.button(t("simulator.scenarios.save"), key="sim_save_scenario", icon=":mate
     state.set_result("scenarios", scenarios)
     st.success(t("simulator.scenarios.saved", name=scenario_name))
 if scenarios:
-    table = sim.compute_scenario_table(scenarios)
+    table = sim.compute_scenario_table(scenarios).astype(object)
+    for key in table.index:  # one unit per row: show each as the user reads it
+        fmt = (lambda x: _pct(x, 2)) if key.startswith("retention") else _pct if key == "roi" else (
+            lambda x: "—" if x is None else f"{x:,.1f}") if "saved" in key else _money
+        table.loc[key] = [fmt(None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v))
+                          for v in table.loc[key]]
     table.index = [t(f"simulator.key.{k}") for k in table.index]
     st.dataframe(table, key="sim_scenarios_table")
     if st.button(t("simulator.scenarios.clear"), key="sim_clear_scenarios"):
@@ -264,7 +273,9 @@ if editable:
 p_before = float(p[int(np.flatnonzero((ids == who).to_numpy())[0])])
 p_now = float(model.predict_proba(row)[0])
 o1, o2 = st.columns(2)
-o1.metric(t("simulator.one.risk"), _pct(p_now), delta=f"{100 * (p_now - p_before):+.1f} pt", delta_color="inverse")
+moved_by = 100 * (p_now - p_before)
+o1.metric(t("simulator.one.risk"), _pct(p_now), delta=f"{moved_by:+.1f} pt" if abs(moved_by) >= 0.05 else None,
+          delta_color="inverse")
 maxima = {c: float(pd.to_numeric(df[c], errors="coerce").max()) for c in editable}
 frame, best = sim.compute_customer_offers(model, row, catalogue, high_thr, lever_columns=lever_cols, maxima=maxima)
 if p_now < high_thr:
@@ -277,5 +288,8 @@ else:
                  risk=_pct(hit["churn_probability_after"]), threshold=_pct(high_thr, 0)))
 shown = frame.assign(offer=frame["offer"].map(lambda c: catalogue.get(c).name(lang)),
                      method=frame["method"].map(lambda x: t(f"simulator.effects.{x}")))
+pct_col = st.column_config.NumberColumn(format="percent")
 st.dataframe(shown.rename(columns={c: t(f"simulator.one_col.{c}") for c in shown.columns}), hide_index=True,
-             key="sim_one_table")
+             key="sim_one_table", column_config={t("simulator.one_col.churn_probability"): pct_col,
+                                                 t("simulator.one_col.churn_probability_after"): pct_col,
+                                                 t("simulator.one_col.cost"): money})

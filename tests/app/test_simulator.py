@@ -90,7 +90,9 @@ def test_scenarios_are_saved_and_compared_side_by_side(page):
     assert scenarios["Tight"]["cost"] <= scenarios["Tight"]["budget"]
     table = _frame(at, "Generous")
     assert list(table.columns) == ["Generous", "Tight"]
-    assert table.loc["Budget", "Tight"] < table.loc["Budget", "Generous"]
+    budgets = [float(x.replace(",", "")) for x in table.loc["Budget"]]
+    assert budgets[1] == pytest.approx(budgets[0] / 4, abs=1)
+    assert table.loc["ROI", "Tight"].endswith("%")
     json.dumps(scenarios)  # saved scenarios are plain JSON
 
 
@@ -151,7 +153,7 @@ def test_editing_one_customer_moves_the_risk(page):
     at = page
     who = at.selectbox(key="sim_one_customer").value
     risk = _metric(at, "Churn probability")
-    assert risk.delta == "+0.0 pt"
+    assert not risk.delta  # nothing edited yet
     at.number_input(key=f"sim_one_{who}_complaints_12m").set_value(0.0).run()
     at.number_input(key=f"sim_one_{who}_satisfaction").set_value(5.0).run()
     assert not at.exception
