@@ -82,6 +82,19 @@ def test_gbk_detected_on_a_short_file_with_only_a_chinese_header():
     assert list(result.df.columns) == ["客户号", "余额", "流失"]
 
 
+@pytest.mark.parametrize("encoding,expected,values", [
+    ("gbk", "gb18030", ["是", "否", "否"]),
+    ("big5", "big5", ["是", "否", "否"]),
+    ("gbk", "gb18030", ["流失", "未流失", "未流失"]),
+    ("big5", "big5", ["流失", "未流失", "未流失"]),
+])
+def test_two_chinese_words_are_enough_to_tell_gbk_from_big5(encoding, expected, values):
+    text = "id,churn\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values))
+    result = load_file(text.encode(encoding), "c.csv")
+    assert result.encoding == expected
+    assert result.df["churn"].tolist() == values
+
+
 def test_western_latin1_file_is_read_as_cp1252_with_a_warning():
     data = "name,city,churn\nMüller,Zürich,1\nNuñez,Málaga,0\nDupont,Besançon,0\n".encode("latin-1")
     result = load_file(data, "w.csv")
