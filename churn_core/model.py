@@ -220,6 +220,10 @@ class ChurnModel:
         self.display_names_ = dict(self.prep_.display_names_)
         self.feature_map_ = dict(zip(self.feature_names_, self.features_))
         params = self._params()
+        if len(data) < 50_000:
+            # small tables: thread start-up costs more than it saves, and a busy server (several
+            # sessions training at once) makes OpenMP threads spin; one thread is faster here
+            params["nthread"] = 1
         n_max = int(self.n_estimators)
         k = int(self.cv_folds)
 

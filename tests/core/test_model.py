@@ -177,7 +177,7 @@ def _zh_frame(n=800, seed=0):
 @pytest.fixture(scope="module")
 def zh_model():
     df = _zh_frame()
-    return ChurnModel(label="是否流失", positive="是", cv_folds=3, n_estimators=60).fit(df), df
+    return ChurnModel(label="是否流失", positive="是", cv_folds=3, n_estimators=60, n_jobs=1).fit(df), df
 
 
 def test_chinese_names_kept_for_display(zh_model):
@@ -203,7 +203,7 @@ def test_unseen_chinese_category_and_inf_do_not_crash(zh_model):
 def test_progress_reported(zh_model):
     seen = []
     df = _zh_frame(seed=1)
-    ChurnModel(label="是否流失", positive="是", cv_folds=3, n_estimators=30).fit(
+    ChurnModel(label="是否流失", positive="是", cv_folds=3, n_estimators=30, n_jobs=1).fit(
         df, progress=lambda f, code: seen.append((f, code)))
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions)
@@ -227,7 +227,16 @@ def test_predict_before_fit():
 
 def test_large_data_path_uses_a_validation_split():
     df = _zh_frame(n=1200, seed=2)
-    m = ChurnModel(label="是否流失", positive="是", cv_max_rows=100, n_estimators=50).fit(df)
+    m = ChurnModel(label="是否流失", positive="是", cv_max_rows=100, n_estimators=50, n_jobs=1).fit(df)
     assert m.metrics_["cv"] is None
     assert m.metrics_["n_valid"] == 192 and m.metrics_["n_train"] == 768
     assert m.metrics_["calibration"]["fitted_on"] == "validation split"
+
+
+def test_repeated_customers_split_by_customer():
+    """With several snapshot rows per customer, a customer is never on both sides of a split."""
+    df = _zh_frame(n=900, seed=4)
+    df["客户号"] = [f"C{i // 3}" for i in range(len(df))]
+    m = ChurnModel(label="是否流失", positive="是", cv_folds=3, n_estimators=40, n_jobs=1).fit(df)
+    assert m.metrics_["grouped_split"] is True
+    assert m.metrics_["n_test"] % 3 == 0 and m.metrics_["n_train"] % 3 == 0

@@ -159,3 +159,20 @@ def test_free_text_and_constant_and_dates():
 def test_config_validated():
     with pytest.raises(ValueError):
         PrepConfig(leak_flag_auc=0.99, leak_exclude_auc=0.95)
+
+
+def test_chinese_sample_gate():
+    """The GBK sample with Chinese headers and values: label 是否流失 = 是, 客户编号 is the id,
+    快照日期 the snapshot (kept out of the features, used for the backtest)."""
+    from pathlib import Path
+
+    from churn_core.ingest import load_file
+    from churn_core.roles import detect_roles
+
+    df = load_file(Path(__file__).resolve().parents[2] / "sample_data" / "customers_zh_gbk.csv").df
+    g = compute_gate(df, roles=detect_roles(df))
+    assert (g.label, g.positive) == ("是否流失", "是")
+    assert g.excluded == {"客户编号": "id_role", "快照日期": "snapshot_date"}
+    assert g.snapshot_column == "快照日期" and g.id_column == "客户编号"
+    assert g.n_churners == 2902 and g.n_rows == 20000
+    assert len(g.features) == 24 and g.flagged == {}
