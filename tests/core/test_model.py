@@ -240,3 +240,14 @@ def test_repeated_customers_split_by_customer():
     m = ChurnModel(label="是否流失", positive="是", cv_folds=3, n_estimators=40, n_jobs=1).fit(df)
     assert m.metrics_["grouped_split"] is True
     assert m.metrics_["n_test"] % 3 == 0 and m.metrics_["n_train"] % 3 == 0
+
+
+def test_isotonic_calibration_is_monotone_and_saved(tmp_path):
+    df = _zh_frame(n=900, seed=5)
+    m = ChurnModel(label="是否流失", positive="是", cv_folds=3, n_estimators=40, n_jobs=1,
+                   calibration="isotonic").fit(df)
+    margins = np.linspace(-4, 4, 50)
+    p = m.proba_from_margin(margins)
+    assert np.all(np.diff(p) >= 0) and p.min() >= 0 and p.max() <= 1
+    m.save(tmp_path)
+    assert np.allclose(ChurnModel.load(tmp_path).predict_proba(df.head(20)), m.predict_proba(df.head(20)))
