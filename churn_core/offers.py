@@ -415,8 +415,8 @@ def detect_lever_columns(df, exclude=()):
             continue
         for pattern in patterns:
             hits = [c for c in numeric if c not in used and re.search(pattern, str(c), re.IGNORECASE)]
-            if key != "logins":
-                hits = [c for c in hits if not re.search(r"change|chg|pct|变化|变动", str(c), re.I)] if key != "balance_change" else hits
+            if key != "balance_change":  # a "fees change %" column is not the fees
+                hits = [c for c in hits if not re.search(r"change|chg|pct|变化|变动", str(c), re.I)]
             if hits:
                 found[key] = hits[0]
                 used.add(hits[0])

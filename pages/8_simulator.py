@@ -182,7 +182,7 @@ m[0].metric(t("simulator.m.targeted"), f"{s['targeted']:,}")
 m[1].metric(t("simulator.m.saved"), f"{s['expected_saved']:,.1f}",
             help=t("simulator.interval", low=f"{s['expected_saved_low']:,.1f}", high=f"{s['expected_saved_high']:,.1f}"))
 m[2].metric(t("simulator.m.retention"), _pct(s["retention_after"], 2),
-            delta=f"{100 * (s['retention_after'] - s['retention_before']):+.2f} pt",
+            delta=t("simulator.points", x=f"{100 * (s['retention_after'] - s['retention_before']):+.2f}"),
             help=t("simulator.retention_help", before=_pct(s["retention_before"], 2)))
 m[3].metric(t("simulator.m.roi"), _pct(s["roi"], 0),
             help=t("simulator.interval", low=_pct(s["roi_low"], 0), high=_pct(s["roi_high"], 0)))
@@ -274,7 +274,7 @@ p_before = float(p[int(np.flatnonzero((ids == who).to_numpy())[0])])
 p_now = float(model.predict_proba(row)[0])
 o1, o2 = st.columns(2)
 moved_by = 100 * (p_now - p_before)
-o1.metric(t("simulator.one.risk"), _pct(p_now), delta=f"{moved_by:+.1f} pt" if abs(moved_by) >= 0.05 else None,
+o1.metric(t("simulator.one.risk"), _pct(p_now), delta=t("simulator.points", x=f"{moved_by:+.1f}") if abs(moved_by) >= 0.05 else None,
           delta_color="inverse")
 maxima = {c: float(pd.to_numeric(df[c], errors="coerce").max()) for c in editable}
 frame, best = sim.compute_customer_offers(model, row, catalogue, high_thr, lever_columns=lever_cols, maxima=maxima)
