@@ -31,6 +31,7 @@ import pandas as pd
 from churn_core.errors import ChurnCoreError
 
 LANGS = ("en", "zh")
+MIN_POINTS = 0.5  # a reason must raise the risk by at least half a probability point
 MAX_CHART_POINTS = 5000
 
 __all__ = [
@@ -632,13 +633,14 @@ def points_from_contributions(margin, contributions, prob_fn=_sigmoid):
     return 100.0 * (prob_fn(m) - prob_fn(m - c))
 
 
-def compute_reason_codes(explanation, k=3, actionable_only=False):
+def compute_reason_codes(explanation, k=3, actionable_only=False, min_points=None):
     """Top-``k`` risk-raising drivers of every row, vectorised (no per-row Python).
 
     Returns
     -------
     feature_idx : numpy.ndarray
-        ``(n, k)`` int16 feature positions, ``-1`` where the row has fewer than ``k`` raising drivers.
+        ``(n, k)`` int16 feature positions, ``-1`` where the row has fewer than ``k`` drivers that
+        raise its risk by at least ``min_points`` (default :data:`MIN_POINTS`).
     points : numpy.ndarray
         ``(n, k)`` float32 probability points of those drivers (0 where none).
     """
@@ -665,6 +667,8 @@ def compute_reason_codes(explanation, k=3, actionable_only=False):
     positive = top_vals > 0
     prob_fn = explanation.extra.get("prob_fn", _sigmoid)
     pts = points_from_contributions(explanation.margin, np.where(positive, top_vals, 0.0), prob_fn)
+    floor = MIN_POINTS if min_points is None else float(min_points)
+    positive &= pts >= floor
     idx = np.where(positive, top, -1).astype(np.int16)
     pts = np.where(positive, pts, 0.0).astype(np.float32)
     if kk < k:
@@ -716,6 +720,7 @@ def iter_top_reasons(
     chunk_size=250_000,
     progress=None,
     with_details=False,
+    min_points=None,
 ):
     """Yield the top reasons chunk by chunk, the ``priority`` rows (e.g. the watch-list) first.
 
@@ -733,7 +738,7 @@ def iter_top_reasons(
         ``reason_1..reason_k`` indexed like the matching rows of ``df``.
     """
     for _, frame in _iter_reason_chunks(
-        model, df, k, lang, actionable_only, priority, chunk_size, progress, with_details
+        model, df, k, lang, actionable_only, priority, chunk_size, progress, with_details, min_points
     ):
         yield frame
 
@@ -758,7 +763,8 @@ def _row_order(n, priority):
     return np.concatenate([first, rest]), len(first)
 
 
-def _iter_reason_chunks(model, df, k, lang, actionable_only, priority, chunk_size, progress, with_details):
+def _iter_reason_chunks(model, df, k, lang, actionable_only, priority, chunk_size, progress, with_details,
+                        min_points=None):
     _check_model(model)
     _check_frame(df)
     _check_lang(lang)
@@ -771,14 +777,14 @@ def _iter_reason_chunks(model, df, k, lang, actionable_only, priority, chunk_siz
         rows = order[start:stop]
         part = df.iloc[rows] if n_first or len(rows) < n else df
         expl = compute_explanation(model, part, chunk_size=max(chunk_size, len(part)))
-        yield rows, _reasons_frame(expl, part.index, k, lang, actionable_only, with_details)
+        yield rows, _reasons_frame(expl, part.index, k, lang, actionable_only, with_details, min_points)
         if progress is not None:
             code = "explain.reasons_priority" if stop <= n_first else "explain.reasons"
             progress(stop / n, code)
 
 
-def _reasons_frame(expl, index, k, lang, actionable_only, with_details):
-    idx, pts = compute_reason_codes(expl, k=k, actionable_only=actionable_only)
+def _reasons_frame(expl, index, k, lang, actionable_only, with_details, min_points=None):
+    idx, pts = compute_reason_codes(expl, k=k, actionable_only=actionable_only, min_points=min_points)
     sentences = format_reasons(expl, idx, pts, lang=lang)
     data = {f"reason_{j + 1}": sentences[j] for j in range(k)}
     if with_details:
@@ -801,13 +807,14 @@ def compute_top_reasons(
     chunk_size=250_000,
     progress=None,
     with_details=False,
+    min_points=None,
 ):
     """Top-``k`` reasons (sentences) why each customer is at risk, index aligned with ``df``.
 
     Each reason names a driver that raises the customer's risk, with its value and size in
     probability points, e.g. ``"3 complaints in the last 12 months raises the risk by 8 points"`` /
     ``"近12个月投诉3次，流失风险上升8个百分点"``. Rows with fewer than ``k`` risk-raising drivers get
-    empty strings in the remaining columns.
+    empty strings in the remaining columns (so do drivers below ``min_points``).
 
     Parameters
     ----------
@@ -822,6 +829,10 @@ def compute_top_reasons(
         Rows to explain first (bool mask or positions); see :func:`iter_top_reasons`.
     with_details : bool
         Also return ``driver_j`` (business column) and ``points_j``.
+    min_points : float, optional
+        Drivers raising the risk by fewer probability points are not reasons (default
+        :data:`MIN_POINTS`, 0.5: a driver must round to at least 1 point); 0 keeps every raising
+        driver ("... by less than 1 point").
     """
     _check_lang(lang)
     if explanation is not None:
@@ -830,10 +841,11 @@ def compute_top_reasons(
                 "explain.stale_explanation",
                 "The explanation does not match the table; explain the table again.",
             )
-        return _reasons_frame(explanation, df.index, k, lang, actionable_only, with_details)
+        return _reasons_frame(explanation, df.index, k, lang, actionable_only, with_details, min_points)
     chunks = list(
         _iter_reason_chunks(
-            model, df, k, lang, actionable_only, priority, chunk_size, progress, with_details
+            model, df, k, lang, actionable_only, priority, chunk_size, progress, with_details,
+            min_points,
         )
     )
     if len(chunks) == 1 and priority is None:

@@ -109,13 +109,25 @@ def test_reason_sentence(column, value, contribution, english, chinese):
     assert reasons([column], [[value]], [[contribution]], "zh").iloc[0, 0] == chinese
 
 
+def reasons_all(columns, values, contributions, lang):
+    expl = make_explanation(columns, values, contributions)
+    return explain.compute_top_reasons(None, pd.DataFrame(index=[0]), k=1, lang=lang,
+                                       explanation=expl, min_points=0)
+
+
 @pytest.mark.parametrize("contribution,english,chinese", [
     (0.03, "Age 52 raises the risk by 1 point", "年龄52岁，流失风险上升1个百分点"),
     (0.01, "Age 52 raises the risk by less than 1 point", "年龄52岁，流失风险上升不到1个百分点"),
 ])
-def test_small_points(contribution, english, chinese):
-    assert reasons(["age"], [[52]], [[contribution]], "en").iloc[0, 0] == english
-    assert reasons(["age"], [[52]], [[contribution]], "zh").iloc[0, 0] == chinese
+def test_small_points_when_every_raising_driver_is_kept(contribution, english, chinese):
+    assert reasons_all(["age"], [[52]], [[contribution]], "en").iloc[0, 0] == english
+    assert reasons_all(["age"], [[52]], [[contribution]], "zh").iloc[0, 0] == chinese
+
+
+def test_drivers_under_half_a_point_are_not_reasons_by_default():
+    # 0.021 log-odds at 50% risk = 0.52 points (kept, "1 point"); 0.019 = 0.47 points (dropped)
+    out = reasons(["age", "gender"], [[52, "Female"]], [[0.021, 0.019]], k=2)
+    assert out.iloc[0].tolist() == ["Age 52 raises the risk by 1 point", ""]
 
 
 def test_points_are_the_risk_removed_without_the_driver():
