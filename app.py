@@ -23,7 +23,7 @@ PAGES = [
     ("app.section.action", "pages/9_campaigns.py", "app.page.campaigns", ":material/science:"),
 ]
 
-st.set_page_config(page_title="Retention Studio", page_icon=":material/account_balance:", layout="wide")
+st.set_page_config(page_title="Retention Studio", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide")
 language_switch()
 
 sections = {}
