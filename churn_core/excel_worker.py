@@ -19,7 +19,7 @@ import resource
 import sys
 
 
-def _cap(memory_bytes, cpu_seconds=180):
+def _cap(memory_bytes, cpu_seconds=900):
     try:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     except (ValueError, OSError):

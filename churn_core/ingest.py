@@ -52,7 +52,9 @@ EXCEL_MAX_MEMBERS = 2000
 EXCEL_MAX_UNZIPPED = 2 * 1024**3
 EXCEL_BOMB_RATIO = 100
 EXCEL_BOMB_MIN_SIZE = 50 * 1024**2
-EXCEL_TIMEOUT_S = 120.0
+EXCEL_TIMEOUT_S = 60.0
+EXCEL_TIMEOUT_PER_MB_S = 60.0
+EXCEL_TIMEOUT_MAX_S = 900.0
 EXCEL_MEMORY_BYTES = 2 * 1024**3
 
 REJECT_COLUMNS = ["line", "reason", "detail", "raw", "fields", "expected"]
@@ -990,7 +992,9 @@ def _read_xlsx_rows(data, sheet=None, *, timeout_s=None, memory_bytes=None):
     rows: list of (excel_row_number, [cell strings]).
     """
     _check_zip(data)
-    timeout_s = EXCEL_TIMEOUT_S if timeout_s is None else timeout_s
+    if timeout_s is None:
+        # openpyxl reads some 50-200k cells a second: allow time in proportion to the workbook
+        timeout_s = min(EXCEL_TIMEOUT_MAX_S, EXCEL_TIMEOUT_S + EXCEL_TIMEOUT_PER_MB_S * len(data) / 1e6)
     memory_bytes = EXCEL_MEMORY_BYTES if memory_bytes is None else memory_bytes
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parent.parent)
