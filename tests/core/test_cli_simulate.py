@@ -11,6 +11,7 @@ import pytest
 from churn_core import cli
 from churn_core.commands import simulate as simulate_command
 from churn_core.offers import default_catalogue, save_catalogue
+from tests.core.test_simulate_model import sample_and_model  # noqa: F401 - shared session fixture
 
 ROOT_KEYS = ["budget", "cost", "targeted", "expected_saved", "expected_saved_low", "expected_saved_high",
              "retained_value", "net_benefit", "roi", "baseline_risk_saved", "baseline_random_saved", "by_offer"]
@@ -126,14 +127,9 @@ def test_help_lists_the_options():
 
 
 @pytest.fixture(scope="module")
-def saved_model(sample_path, tmp_path_factory):
-    from churn_core.ingest import load_file
-    from churn_core.model import ChurnModel
-    from churn_core.roles import detect_roles
-
-    df = load_file(sample_path).df.head(4000)
+def saved_model(sample_and_model, tmp_path_factory):
     directory = tmp_path_factory.mktemp("model")
-    ChurnModel(n_estimators=40, cv_folds=0, random_state=0).fit(df, detect_roles(df)).save(directory)
+    sample_and_model[1].save(directory)
     return directory
 
 

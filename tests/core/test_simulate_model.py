@@ -8,8 +8,9 @@ from churn_core.offers import default_catalogue, detect_lever_columns
 from churn_core.simulate import compute_customer_offers, compute_model_effects
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sample_and_model(sample_path):
+    """The sample and a small churn model on its first 5,000 rows (shared with the CLI tests)."""
     from churn_core.ingest import load_file
     from churn_core.model import ChurnModel
     from churn_core.roles import detect_roles
