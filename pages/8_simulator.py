@@ -252,44 +252,50 @@ if st.toggle(t("simulator.export.prepare", n=f"{s['targeted']:,}"), key="sim_pre
     ui.download_buttons(plan.rename(columns={c: t(f"simulator.plan_col.{c}") for c in plan.columns}), "contact_plan")
 
 # ---------------------------------------------------------------- one customer
-st.subheader(t("simulator.one.title"))
-st.caption(t("simulator.one.help"))
-id_col = getattr(model, "id_column_", None)
-ids = df[id_col].astype(str) if id_col and id_col in df.columns else pd.Series(df.index.astype(str), index=df.index)
-top = np.argsort(-p, kind="stable")[:200]
-who = st.selectbox(t("simulator.one.customer"), [ids.iloc[i] for i in top], key="sim_one_customer")
-row = df.loc[ids == who].head(1).copy()
-lever_cols = offers_mod.detect_lever_columns(df, exclude=[c for c in (getattr(model, "label_", None), id_col) if c])
-used = set(getattr(model, "features_", None) or df.columns)
-editable = [c for key, c in lever_cols.items() if key != "product_flag" and c in used]
-editable += [c for c in lever_cols.get("product_flag", []) if c in used]
-if editable:
-    cols = st.columns(min(4, len(editable)))
-    for i, col in enumerate(editable):
-        current = float(pd.to_numeric(row[col], errors="coerce").fillna(0).iloc[0])
-        new = cols[i % len(cols)].number_input(str(col), value=current, key=f"sim_one_{who}_{col}")
-        if new != current:
-            row[col] = pd.Series([new], index=row.index).astype(row[col].dtype, errors="ignore")
-p_before = float(p[int(np.flatnonzero((ids == who).to_numpy())[0])])
-p_now = float(model.predict_proba(row)[0])
-o1, o2 = st.columns(2)
-moved_by = 100 * (p_now - p_before)
-o1.metric(t("simulator.one.risk"), _pct(p_now), delta=t("simulator.points", x=f"{moved_by:+.1f}") if abs(moved_by) >= 0.05 else None,
-          delta_color="inverse")
-maxima = {c: float(pd.to_numeric(df[c], errors="coerce").max()) for c in editable}
-frame, best = sim.compute_customer_offers(model, row, catalogue, high_thr, lever_columns=lever_cols, maxima=maxima)
-if p_now < high_thr:
-    o2.info(t("simulator.one.already_below", threshold=_pct(high_thr, 0)))
-elif best is None:
-    o2.warning(t("simulator.one.none", threshold=_pct(high_thr, 0)))
-else:
-    hit = frame.set_index("offer").loc[best]
-    o2.success(t("simulator.one.best", offer=catalogue.get(best).name(lang), cost=_money(hit["cost"]),
-                 risk=_pct(hit["churn_probability_after"]), threshold=_pct(high_thr, 0)))
-shown = frame.assign(offer=frame["offer"].map(lambda c: catalogue.get(c).name(lang)),
-                     method=frame["method"].map(lambda x: t(f"simulator.effects.{x}")))
-pct_col = st.column_config.NumberColumn(format="percent")
-st.dataframe(shown.rename(columns={c: t(f"simulator.one_col.{c}") for c in shown.columns}), hide_index=True,
-             key="sim_one_table", column_config={t("simulator.one_col.churn_probability"): pct_col,
-                                                 t("simulator.one_col.churn_probability_after"): pct_col,
-                                                 t("simulator.one_col.cost"): money})
+@st.fragment
+def one_customer(df, model, p, catalogue, high_thr, lang):
+    """Edits here rerun only this section, not the whole plan."""
+    st.subheader(t("simulator.one.title"))
+    st.caption(t("simulator.one.help"))
+    id_col = getattr(model, "id_column_", None)
+    ids = df[id_col].astype(str) if id_col and id_col in df.columns else pd.Series(df.index.astype(str), index=df.index)
+    top = np.argsort(-p, kind="stable")[:200]
+    who = st.selectbox(t("simulator.one.customer"), [ids.iloc[i] for i in top], key="sim_one_customer")
+    row = df.loc[ids == who].head(1).copy()
+    lever_cols = offers_mod.detect_lever_columns(df, exclude=[c for c in (getattr(model, "label_", None), id_col) if c])
+    used = set(getattr(model, "features_", None) or df.columns)
+    editable = [c for key, c in lever_cols.items() if key != "product_flag" and c in used]
+    editable += [c for c in lever_cols.get("product_flag", []) if c in used]
+    if editable:
+        cols = st.columns(min(4, len(editable)))
+        for i, col in enumerate(editable):
+            current = float(pd.to_numeric(row[col], errors="coerce").fillna(0).iloc[0])
+            new = cols[i % len(cols)].number_input(str(col), value=current, key=f"sim_one_{who}_{col}")
+            if new != current:
+                row[col] = pd.Series([new], index=row.index).astype(row[col].dtype, errors="ignore")
+    p_before = float(p[int(np.flatnonzero((ids == who).to_numpy())[0])])
+    p_now = float(model.predict_proba(row)[0])
+    o1, o2 = st.columns(2)
+    moved_by = 100 * (p_now - p_before)
+    o1.metric(t("simulator.one.risk"), _pct(p_now), delta=t("simulator.points", x=f"{moved_by:+.1f}") if abs(moved_by) >= 0.05 else None,
+              delta_color="inverse")
+    maxima = {c: float(pd.to_numeric(df[c], errors="coerce").max()) for c in editable}
+    frame, best = sim.compute_customer_offers(model, row, catalogue, high_thr, lever_columns=lever_cols, maxima=maxima)
+    if p_now < high_thr:
+        o2.info(t("simulator.one.already_below", threshold=_pct(high_thr, 0)))
+    elif best is None:
+        o2.warning(t("simulator.one.none", threshold=_pct(high_thr, 0)))
+    else:
+        hit = frame.set_index("offer").loc[best]
+        o2.success(t("simulator.one.best", offer=catalogue.get(best).name(lang), cost=_money(hit["cost"]),
+                     risk=_pct(hit["churn_probability_after"]), threshold=_pct(high_thr, 0)))
+    shown = frame.assign(offer=frame["offer"].map(lambda c: catalogue.get(c).name(lang)),
+                         method=frame["method"].map(lambda x: t(f"simulator.effects.{x}")))
+    pct_col = st.column_config.NumberColumn(format="percent")
+    st.dataframe(shown.rename(columns={c: t(f"simulator.one_col.{c}") for c in shown.columns}), hide_index=True,
+                 key="sim_one_table", column_config={t("simulator.one_col.churn_probability"): pct_col,
+                                                     t("simulator.one_col.churn_probability_after"): pct_col,
+                                                     t("simulator.one_col.cost"): money})
+
+
+one_customer(df, model, p, catalogue, high_thr, lang)
