@@ -567,6 +567,9 @@ def compute_gate(df, label=None, positive=None, roles=None, config=None):
         ids = [c for c, r in excluded.items() if r == code]
         if code == "id_role" and id_cols:
             ids = [c for c in id_cols if c in df.columns] or ids
+        # a customer number beats a row number: CustomerId before RowNumber
+        ids = sorted(ids, key=lambda c: (0 if re.search(r"cust|client|member|user|account|客户|用户",
+                                                         str(c).lower()) else 1 if _is_id_name(c) else 2))
         if ids:
             id_column = ids[0]
             break

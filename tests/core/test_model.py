@@ -74,7 +74,7 @@ def test_bank_gate(bank):
     assert m.features_ == ["CreditScore", "Geography", "Gender", "Age", "Tenure", "Balance",
                            "NumOfProducts", "HasCrCard", "IsActiveMember", "EstimatedSalary"]
     assert m.flagged_ == {}
-    assert m.id_column_ in ("CustomerId", "RowNumber")
+    assert m.id_column_ == "CustomerId"
 
 
 def test_bank_cross_validation_and_size(bank):
