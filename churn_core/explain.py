@@ -257,8 +257,9 @@ def _raw_contribs(model, X, interactions=False, method="auto"):
 # instead of rows x leaves x depth^2.
 _TREE_CACHE = weakref.WeakKeyDictionary()
 _BIAS_CACHE = weakref.WeakKeyDictionary()
-MAX_PATTERN_NODES = 62
-MAX_PATH = 10
+MAX_PATH = 6  # deeper paths make the per-leaf tables (2^depth rows) too big
+MAX_TABLE_CELLS = 400_000  # per tree
+WORD_BITS = 62
 
 
 def _leaf_table(directions, zs, feats):
@@ -301,8 +302,6 @@ def _parse_tree(t):
     left = np.asarray(t["left_children"], dtype=np.int64)
     right = np.asarray(t["right_children"], dtype=np.int64)
     internal = np.flatnonzero(left != -1)
-    if len(internal) > MAX_PATTERN_NODES:
-        return None
     bit = {int(node): k for k, node in enumerate(internal)}
     cover = np.asarray(t["sum_hessian"], dtype=np.float64)
     value = np.asarray(t["split_conditions"], dtype=np.float64)
@@ -345,6 +344,8 @@ def _parse_tree(t):
     # stack the leaves: padded path bits (L, P) and a dense table (L, 2^P, used features)
     P = max((len(leaf["bits"]) for leaf in leaves), default=0)
     L = len(leaves)
+    if L * 2**P * max(1, len(used)) > MAX_TABLE_CELLS:
+        return None
     bits = np.zeros((L, P), dtype=np.int64)
     flip = np.zeros((L, P), dtype=np.int64)
     table = np.zeros((L, 2**P, len(used)))
@@ -358,7 +359,8 @@ def _parse_tree(t):
         "cond": np.asarray(t["split_conditions"], dtype=np.float32)[internal],
         "default_left": np.asarray(t["default_left"], dtype=bool)[internal],
         "cats": [cats.get(int(node)) if split_type[node] == 1 else None for node in internal],
-        "bits": bits,
+        "word": bits // WORD_BITS,
+        "shift": bits % WORD_BITS,
         "flip": flip,
         "powers": (1 << np.arange(P, dtype=np.int64)),
         "table": table,
@@ -408,23 +410,44 @@ def _float_matrix(X):
 
 
 def _tree_patterns(tree, cols, nan):
+    """Outcome bits of every split for every row, packed in 62-bit words: list of int64 arrays."""
     n = cols.shape[1]
     nodes = len(tree["feature"])
-    dtype = np.int16 if nodes <= 15 else (np.int32 if nodes <= 31 else np.int64)
-    pattern = np.zeros(n, dtype=dtype)
-    for k in range(nodes):
-        f = tree["feature"][k]
-        x = cols[f]
-        if tree["cats"][k] is not None:
-            left = ~np.isin(x, tree["cats"][k])  # XGBoost sends the listed categories right
-            if nan[f] and not tree["default_left"][k]:
-                left &= ~np.isnan(x)
-        elif tree["default_left"][k] and nan[f]:
-            left = ~(x >= tree["cond"][k])
-        else:
-            left = x < tree["cond"][k]
-        pattern |= left.astype(dtype) << dtype(k)
-    return pattern
+    words = []
+    for start in range(0, max(nodes, 1), WORD_BITS):
+        stop = min(start + WORD_BITS, nodes)
+        width = stop - start
+        dtype = np.int16 if width <= 15 else (np.int32 if width <= 31 else np.int64)
+        pattern = np.zeros(n, dtype=dtype)
+        for k in range(start, stop):
+            f = tree["feature"][k]
+            x = cols[f]
+            if tree["cats"][k] is not None:
+                left = ~np.isin(x, tree["cats"][k])  # XGBoost sends the listed categories right
+                if nan[f] and not tree["default_left"][k]:
+                    left &= ~np.isnan(x)
+            elif tree["default_left"][k] and nan[f]:
+                left = ~(x >= tree["cond"][k])
+            else:
+                left = x < tree["cond"][k]
+            pattern |= left.astype(dtype) << dtype(k - start)
+        words.append(pattern)
+    return words
+
+
+def _factorize_words(words):
+    """Codes of the distinct rows of several pattern words, and the words of each distinct row."""
+    codes, uniques = pd.factorize(words[0])
+    if len(words) == 1:
+        return codes, np.asarray(uniques, dtype=np.int64)[:, None]
+    for w in words[1:]:
+        c2, u2 = pd.factorize(w)
+        codes, _ = pd.factorize(codes.astype(np.int64) * len(u2) + c2)
+    k = int(codes.max()) + 1 if len(codes) else 0
+    first = np.empty(k, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    uniques = np.stack([np.asarray(w, dtype=np.int64)[first] for w in words], axis=1)
+    return codes, uniques
 
 
 def _pattern_contribs(booster, trees, X):
@@ -435,11 +458,10 @@ def _pattern_contribs(booster, trees, X):
     nan = [bool(np.isnan(c).any()) for c in cols]
     out = np.zeros((m + 1, n), dtype=np.float64)
     for tree in trees:
-        codes, uniques = pd.factorize(_tree_patterns(tree, cols, nan))
-        uniques = np.asarray(uniques, dtype=np.int64)
         if not len(tree["used"]):
             continue
-        follow = ((uniques[:, None, None] >> tree["bits"][None]) & 1) ^ tree["flip"][None]
+        codes, uniques = _factorize_words(_tree_patterns(tree, cols, nan))
+        follow = ((uniques[:, tree["word"]] >> tree["shift"][None]) & 1) ^ tree["flip"][None]
         combo = follow @ tree["powers"]  # (patterns, leaves)
         phi = tree["table"][tree["leaf_index"], combo].sum(axis=1)  # (patterns, used)
         for i, f in enumerate(tree["used"]):

@@ -230,3 +230,24 @@ def test_one_customer_alone_agrees_with_the_whole_table(toy_model, toy, toy_expl
 def test_unknown_method_is_refused(toy_model, toy):
     with pytest.raises(ChurnCoreError, match="method must be"):
         explain.compute_explanation(toy_model, toy, method="fast")
+
+
+def test_deep_trees_use_several_pattern_words(messy):
+    """Depth-6 trees have up to 63 splits: more than one 62-bit word of outcomes per row."""
+    model = StandInModel(FEATURES, rounds=8, depth=6).fit(messy)
+    trees = explain._parsed_trees(model.booster_)
+    assert trees is not None
+    assert max(len(t["feature"]) for t in trees) > 31
+    X = model.transform(messy)
+    native = explain._raw_contribs(model, X, method="native")
+    patterns = explain._raw_contribs(model, X, method="patterns")
+    assert np.abs(patterns - native).max() < 1e-5
+
+
+def test_two_words_split_the_same_rows(monkeypatch, messy):
+    monkeypatch.setattr(explain, "WORD_BITS", 5)  # force several words on small trees
+    model = StandInModel(FEATURES, rounds=10, depth=4).fit(messy)
+    X = model.transform(messy)
+    native = explain._raw_contribs(model, X, method="native")
+    patterns = explain._raw_contribs(model, X, method="patterns")
+    assert np.abs(patterns - native).max() < 1e-5
