@@ -115,6 +115,9 @@ def require_dataset():
     return dataset
 
 
+KEPT_ACROSS_MODELS = ("uplift", "scenarios")
+
+
 def get_model():
     """The session's fitted churn model, or None."""
     return st.session_state.get("model")
@@ -122,9 +125,10 @@ def get_model():
 
 def set_model(model):
     st.session_state["model"] = model
-    # explanations and simulations of an older model are stale now
+    # explanations and simulations of an older model are stale now; measured campaign effects
+    # and saved scenarios (which record their own figures) are not
     results = st.session_state.setdefault("results", {})
-    for key in [k for k in results if not k.startswith("uplift")]:
+    for key in [k for k in results if not k.startswith(KEPT_ACROSS_MODELS)]:
         results.pop(key, None)
     return model
 
