@@ -63,10 +63,11 @@ def options_from_widgets():
         # format_func must not call t(): AppTest (and reruns) call it outside the script run
         enc_names = {v: (t("data.options.auto") if v == "auto" else v) for v in ENCODINGS}
         delim_names = {v: t(f"data.delim.{v}") for v in DELIMITERS}
-        encoding = a.selectbox(t("data.options.encoding"), ENCODINGS, key=f"data_opt_encoding_{current_lang()}",
+        lang = current_lang()
+        encoding = a.selectbox(t("data.options.encoding"), ENCODINGS, key=f"data_opt_encoding_{lang}",
                                format_func=enc_names.get)
-        delimiter = b.selectbox(t("data.options.delimiter"), list(DELIMITERS), key=f"data_opt_delimiter_{current_lang()}",
-                                format_func=delim_names.get)
+        delimiter = b.selectbox(t("data.options.delimiter"), list(DELIMITERS),
+                                key=f"data_opt_delimiter_{lang}", format_func=delim_names.get)
         sheet = c.text_input(t("data.options.sheet"), key="data_opt_sheet",
                              help=t("data.options.sheet_help"))
     options = {}
@@ -98,6 +99,10 @@ def source_panel():
     new_upload = upload_key is not None and st.session_state.get(SEEN_KEY) != upload_key
     if upload_key is not None:
         st.session_state[SEEN_KEY] = upload_key
+    else:
+        error = st.session_state.get(ERROR_KEY)
+        if error is not None and error[0][0] == "upload":
+            st.session_state.pop(ERROR_KEY)  # the bad file was removed from the uploader
     for lang, clicked in (("en", use_en), ("zh", use_zh)):
         if clicked:
             path = SAMPLES[lang]

@@ -170,6 +170,16 @@ def test_error_flow_shows_a_message_not_a_traceback(name, data, message):
     assert at.session_state["dataset"] is None if "dataset" in at.session_state else True
 
 
+def test_error_goes_away_when_the_bad_file_is_removed():
+    at = make_app(PAGE)
+    at.run()
+    upload(at, "empty.csv", b"")
+    assert len(at.error) == 1
+    at.file_uploader(key="data_upload").set_value(None).run()
+    assert not at.exception
+    assert len(at.error) == 0
+
+
 def test_error_message_is_translated():
     at = make_app(PAGE, lang="zh")
     at.run()
