@@ -62,9 +62,9 @@ if gate.n_missing_label:
     st.info(t("model.gate.dropped", n=f"{gate.n_missing_label:,}"))
 
 
-def reason_table(reasons):
+def reason_table(reasons, leak_auc):
     rows = [{t("model.col.column"): col, t("model.col.reason"): t(f"model.reason.{code}"),
-             t("model.col.alone_auc"): (round(gate.leak_auc[col], 3) if col in gate.leak_auc else None)}
+             t("model.col.alone_auc"): (round(leak_auc[col], 3) if col in leak_auc else None)}
             for col, code in reasons.items()]
     return pd.DataFrame(rows)
 
@@ -73,11 +73,11 @@ left, right = st.columns(2)
 with left:
     st.markdown(t("model.gate.excluded", n=len(gate.excluded)))
     if gate.excluded:
-        st.dataframe(reason_table(gate.excluded), hide_index=True, use_container_width=True)
+        st.dataframe(reason_table(gate.excluded, gate.leak_auc), hide_index=True, width="stretch")
 with right:
     st.markdown(t("model.gate.flagged", n=len(gate.flagged)))
     if gate.flagged:
-        st.dataframe(reason_table(gate.flagged), hide_index=True, use_container_width=True)
+        st.dataframe(reason_table(gate.flagged, gate.leak_auc), hide_index=True, width="stretch")
     st.caption(t("model.gate.features", n=len(gate.features)))
 if any(code in ("leakage", "post_outcome") for code in gate.excluded.values()):
     st.warning(t("model.gate.leak_warning"))
@@ -130,11 +130,11 @@ with tab_roc:
     a, b = st.columns(2)
     a.altair_chart(M.build_roc_chart(M.compute_roc_curve(y, p), title=t("model.chart.roc", auc=f"{m['roc_auc']:.3f}"),
                                      x_title=t("model.chart.fpr"), y_title=t("model.chart.tpr")),
-                   use_container_width=True)
+                   width="stretch")
     b.altair_chart(M.build_pr_chart(M.compute_pr_curve(y, p), base_rate=float(y.mean()),
                                     title=t("model.chart.pr", auc=f"{m['pr_auc']:.3f}"),
                                     x_title=t("model.chart.recall"), y_title=t("model.chart.precision")),
-                   use_container_width=True)
+                   width="stretch")
 
 with tab_conf:
     cutoff = st.slider(t("model.cutoff"), 0.01, 0.99, 0.5, 0.01, key="model_cutoff")
@@ -143,7 +143,7 @@ with tab_conf:
               "predicted_yes": t("model.conf.predicted_yes"), "predicted_no": t("model.conf.predicted_no"),
               "actual": t("model.conf.actual"), "predicted": t("model.conf.predicted")}
     st.altair_chart(M.build_confusion_chart(c, labels, title=t("model.conf.title", cutoff=f"{cutoff:.2f}")),
-                    use_container_width=True)
+                    width="stretch")
     st.markdown(t("model.conf.explain", flagged=f"{c['flagged']:,}", tp=f"{c['tp']:,}",
                   precision=f"{c['precision']:.0%}" if c["flagged"] else "-",
                   recall=f"{c['recall']:.0%}", fn=f"{c['fn']:,}"))
@@ -152,9 +152,9 @@ with tab_lift:
     lift = M.compute_lift_table(y, p)
     a, b = st.columns(2)
     a.altair_chart(M.build_lift_chart(lift, title=t("model.chart.lift"), x_title=t("model.chart.decile"),
-                                      y_title=t("model.chart.lift_axis")), use_container_width=True)
+                                      y_title=t("model.chart.lift_axis")), width="stretch")
     b.altair_chart(M.build_gains_chart(lift, title=t("model.chart.gains"), x_title=t("model.chart.contacted"),
-                                       y_title=t("model.chart.reached")), use_container_width=True)
+                                       y_title=t("model.chart.reached")), width="stretch")
     st.markdown(t("model.lift.explain", lift=f"{m['top_decile_lift']:.1f}",
                   reached=f"{lift['cum_churners_pct'].iloc[0]:.0f}"))
 
@@ -162,7 +162,7 @@ with tab_cal:
     rel = M.compute_reliability(y, p)
     st.altair_chart(M.build_reliability_chart(rel, title=t("model.chart.reliability"),
                                               x_title=t("model.chart.predicted"),
-                                              y_title=t("model.chart.observed")), use_container_width=True)
+                                              y_title=t("model.chart.observed")), width="stretch")
     st.markdown(t("model.cal.explain", brier=f"{m['brier']:.3f}", ece=f"{m['ece']:.3f}",
                   method=m["calibration"]["method"]))
 
@@ -189,10 +189,10 @@ with tab_card:
     st.markdown(t("model.card.features", n=len(card["features"])))
     st.dataframe(pd.DataFrame([{t("model.col.column"): f["column"], t("model.col.kind"): t(f"model.kind.{f['kind']}"),
                                 t("model.col.alone_auc"): f["alone_auc"]} for f in card["features"]]),
-                 hide_index=True, use_container_width=True)
+                 hide_index=True, width="stretch")
     if card["excluded"]:
         st.markdown(t("model.gate.excluded", n=len(card["excluded"])))
-        st.dataframe(reason_table(model.excluded_), hide_index=True, use_container_width=True)
+        st.dataframe(reason_table(model.excluded_, model.gate_.leak_auc), hide_index=True, width="stretch")
     with st.expander(t("model.card.json")):
         st.json(card, expanded=False)
 

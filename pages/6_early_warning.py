@@ -71,7 +71,7 @@ if method == "profit":
     st.altair_chart(W.build_profit_curve_chart(curve, title=t("warning.chart.profit"),
                                                x_title=t("warning.chart.contacted"),
                                                y_title=t("warning.chart.profit_axis")),
-                    use_container_width=True)
+                    width="stretch")
     st.markdown(t("warning.profit.best", k=f"{curve.attrs['best_k']:,}", profit=f"{curve.attrs['best_profit']:,.0f}"))
 
 dist = W.compute_score_distribution(proba, tiers)
@@ -79,7 +79,7 @@ st.altair_chart(W.build_score_distribution_chart(dist, title=t("warning.chart.di
                                                  x_title=t("warning.chart.probability"),
                                                  y_title=t("warning.chart.customers"),
                                                  tier_labels=tier_label),
-                use_container_width=True)
+                width="stretch")
 
 # ---------------------------------------------------------------- signals
 st.subheader(t("warning.signals.title"))
@@ -105,7 +105,7 @@ if fired:
         rows.append({t("warning.col.signal"): t(f"warning.signal.{sig}"), t("warning.col.columns"): used,
                      t("warning.col.customers"): hits,
                      t("warning.col.high_risk"): int((signals[sig] & (tiers == "High").to_numpy()).sum())})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 # ---------------------------------------------------------------- watch-list
 st.subheader(t("warning.list.title"))
@@ -159,5 +159,5 @@ view = pd.DataFrame({
     t("warning.col.reason_3"): shown["reason_3"].to_numpy(),
     t("warning.col.signals"): shown["signals_text"].to_numpy(),
 })
-st.dataframe(view, hide_index=True, use_container_width=True)
+st.dataframe(view, hide_index=True, width="stretch")
 ui.download_buttons(view, "watch_list", key="warning_watch_list")
