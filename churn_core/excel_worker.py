@@ -62,6 +62,26 @@ def _error(code, message, **params):
     return _emit({"error": code, "message": message, "params": params}, 3)
 
 
+def _declared_rows(ws):
+    try:
+        return int(ws.max_row or 0)
+    except Exception:  # noqa: BLE001 - no usable <dimension>
+        return 0
+
+
+def _main_sheet(wb):
+    """The first sheet, unless another one is far larger (a 'data dictionary' sheet comes first)."""
+    sheets = [ws for ws in wb.worksheets if hasattr(ws, "iter_rows")]
+    if not sheets:
+        return wb.worksheets[0]
+    first = sheets[0]
+    if len(sheets) == 1:
+        return first
+    sizes = [_declared_rows(ws) for ws in sheets]
+    best = max(range(len(sheets)), key=lambda i: sizes[i])
+    return first if sizes[0] * 2 >= sizes[best] else sheets[best]
+
+
 def parse(data, max_columns, sheet=None):
     """Rows of one sheet as ``(excel_row, [cell text])``, skipping nothing but fully empty rows."""
     import openpyxl  # imported after the memory cap
@@ -75,7 +95,7 @@ def parse(data, max_columns, sheet=None):
                     "params": {"sheet": sheet, "sheets": ", ".join(names)}}
         ws = wb[sheet]
     else:
-        ws = wb.worksheets[0]
+        ws = _main_sheet(wb)
     if not hasattr(ws, "iter_rows"):
         return {"error": "ingest.excel_no_sheet", "message": "The first sheet holds no table.",
                 "params": {"sheet": str(ws.title), "sheets": ", ".join(names)}}

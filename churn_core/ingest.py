@@ -234,6 +234,9 @@ def load_file(source, filename=None, *, max_bytes=DEFAULT_MAX_BYTES, progress=No
         parsed = _columns_from_excel(rows)
         enc, delim = None, None
         warnings = []
+        if not sheet and info.get("sheets") and info.get("sheet") != info["sheets"][0]:
+            warnings.append({"code": "ingest.sheet_chosen",
+                             "params": {"sheet": info["sheet"], "first": info["sheets"][0]}})
         fmt = "xlsx"
     else:
         text, enc, warnings = detect_encoding(data, encoding)

@@ -115,6 +115,20 @@ def test_xlsx_named_sheet(workbook_bytes):
     assert result.df["x"].tolist() == [1, 2]
 
 
+def test_xlsx_data_sheet_after_a_small_data_dictionary_sheet_is_chosen():
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="xlsxwriter") as writer:
+        pd.DataFrame({"Variable": ["CustomerID", "Churn"], "Description": ["id", "churn flag"]}).to_excel(
+            writer, sheet_name="Data Dict", index=False)
+        pd.DataFrame({"CustomerID": range(50001, 50041), "Churn": [1, 0, 0, 0] * 10}).to_excel(
+            writer, sheet_name="E Comm", index=False)
+    result = load_file(buf.getvalue(), "ecommerce.xlsx")
+    assert (result.sheet, result.rows_loaded) == ("E Comm", 40)
+    assert result.warnings == [{"code": "ingest.sheet_chosen",
+                                "params": {"sheet": "E Comm", "first": "Data Dict"}}]
+    assert load_file(buf.getvalue(), "ecommerce.xlsx", sheet="Data Dict").rows_loaded == 2
+
+
 def test_xlsx_unknown_sheet_is_a_clear_error(workbook_bytes):
     with pytest.raises(ChurnCoreError, match="no sheet named") as info:
         load_file(workbook_bytes, "customers.xlsx", sheet="nope")
