@@ -203,6 +203,7 @@ _PATTERNS = {
     "this": [r"this", r"current", r"curr", r"本期", r"本季", r"本月", r"当期", r"当前"],
     "last": [r"last", r"prev", r"prior", r"上期", r"上季", r"上月", r"前期"],
     "balance_change": [r"balance_?change", r"bal_?chg", r"balance.*(pct|%)", r"余额变化", r"余额变动"],
+    "balance": [r"balance", r"余额"],
     "complaints": [r"complain", r"投诉"],
     "logins": [r"login", r"log_?in", r"登录"],
     "closed": [r"closed", r"closure", r"销户", r"注销", r"关闭"],
@@ -227,6 +228,12 @@ def detect_signal_columns(df):
     bal = [c for c in num if _match(c, "balance_change")]
     if bal:
         found["fund_outflow"] = bal[0]
+    else:
+        balances = [c for c in num if _match(c, "balance")]
+        now = [c for c in balances if _match(c, "this")]
+        before = [c for c in balances if _match(c, "last")]
+        if now and before:
+            found["fund_outflow"] = (now[0], before[0])
     comp = [c for c in num if _match(c, "complaints")]
     if comp:
         found["complaints"] = comp[0]
@@ -262,7 +269,12 @@ def compute_signals(df, thresholds=None, columns=None):
             drop = (before - now) / before.where(before > 0) * 100.0
             out[sig] = (drop >= th.activity_drop_pct).fillna(False).astype(bool)
         elif sig == "fund_outflow":
-            x = pd.to_numeric(df[c], errors="coerce")
+            if isinstance(c, tuple):  # balance now vs before: change in %
+                now = pd.to_numeric(df[c[0]], errors="coerce")
+                before = pd.to_numeric(df[c[1]], errors="coerce")
+                x = (now - before) / before.where(before > 0) * 100.0
+            else:
+                x = pd.to_numeric(df[c], errors="coerce")
             out[sig] = (x <= -th.outflow_pct).fillna(False).astype(bool)
         elif sig == "complaints":
             out[sig] = (pd.to_numeric(df[c], errors="coerce") >= th.complaints_min).fillna(False).astype(bool)

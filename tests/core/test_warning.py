@@ -111,3 +111,12 @@ def test_watch_list_filters_and_order():
     assert compute_watch_list(df, p, tiers, sig, id_column="id", signal_filter=["complaints"])["customer_id"].tolist() == ["b", "d"]
     mask = df["id"].isin(["a", "c"]).to_numpy()
     assert compute_watch_list(df, p, tiers, sig, id_column="id", mask=mask)["customer_id"].tolist() == ["c", "a"]
+
+
+def test_fund_outflow_from_two_balance_columns():
+    df = pd.DataFrame({"balance_this_month": [70.0, 100.0, 0.0], "balance_last_month": [100.0, 100.0, 0.0],
+                       "本月余额": [1, 2, 3]})
+    assert detect_signal_columns(df) == {"fund_outflow": ("balance_this_month", "balance_last_month")}
+    assert compute_signals(df)["signals"].tolist() == ["fund_outflow", "", ""]
+    zh = pd.DataFrame({"本月余额": [50.0, 90.0], "上月余额": [100.0, 100.0]})
+    assert compute_signals(zh, SignalThresholds(outflow_pct=40))["signals"].tolist() == ["fund_outflow", ""]
