@@ -759,6 +759,8 @@ _COMMA_THOUSANDS = r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d*)?"
 _DOT_RE = f"(?:{_DOT_NUM}|{_DOT_THOUSANDS})"
 _COMMA_RE = f"(?:{_COMMA_NUM}|{_COMMA_THOUSANDS})"
 _LEADING_ZERO_RE = r"[+-]?0[0-9]"
+_UNIT_RE = r"[+-]?\s*[$€£¥￥]\s*[0-9.,]+|[+-]?[0-9.,]+\s*(?:%|€)"
+_UNIT_STRIP_RE = r"^([+-]?)\s*[$€£¥￥]\s*|\s*(?:%|€)$"
 _DATE_HINT_RE = r"\d{1,4}[-/.年]\d{1,2}[-/.月]\d{1,4}日?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 _DATE_FORMATS_ISO = [
     "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
@@ -775,15 +777,24 @@ def _build_frame(names, columns, n_rows, delimiter):
 
     # number format: per column which conventions fit, then a file-level decimal mark for the
     # ambiguous ones ("1,234" is 1234 in a dot file and 1.234 in a decimal-comma file).
-    fits, present = {}, {}
+    fits, present, units = {}, {}, {}
     dot_votes = comma_votes = 0
     for name, s in stripped.items():
         blank = pc.equal(s, "")
         tokens = pc.is_in(s, value_set=_NA_SET)
         mask = pc.invert(pc.or_(blank, tokens))
         values = pc.filter(s, mask)
+        fit = _number_fit(values)
+        if not (fit["dot"] or fit["comma"]) and len(values) and _all_match(values.slice(0, 1000), _UNIT_RE):
+            # amounts written with a currency sign or a percent sign: "$1,234.50", "¥800", "12.5%"
+            bare = pc.replace_substring_regex(values, _UNIT_STRIP_RE, r"\1")
+            bare_fit = _number_fit(bare)
+            if bare_fit["dot"] or bare_fit["comma"]:
+                s = stripped[name] = pc.replace_substring_regex(s, _UNIT_STRIP_RE, r"\1")
+                values, fit = bare, bare_fit
+                units[name] = True
         present[name] = (blank, tokens, mask, values)
-        fits[name] = fit = _number_fit(values)
+        fits[name] = fit
         if fit["dot"] and not fit["comma"]:
             dot_votes += 1
         elif fit["comma"] and not fit["dot"]:
@@ -801,6 +812,8 @@ def _build_frame(names, columns, n_rows, delimiter):
         series.name = name
         out[name] = series
         types[name] = kind
+        if units.get(name) and kind in ("integer", "float"):
+            warnings.append({"code": "ingest.units_removed", "params": {"column": name}})
         if note:
             note["params"]["column"] = name
             warnings.append(note)

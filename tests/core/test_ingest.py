@@ -307,6 +307,18 @@ def test_decimal_comma_with_semicolon_delimiter():
     assert df["count"].tolist() == [1000, 2500, 7]
 
 
+def test_currency_and_percent_signs_are_numbers_with_a_warning():
+    text = "id;fee;rate;price;code\n1;$1,234.50;12.5%;1.234,50 €;$A\n2;$80;7%;3,00 €;$B\n3;-$5.25;;10 €;$C\n"
+    result = load_file(text.encode(), "u.csv")
+    df = result.df
+    assert df["fee"].tolist() == [1234.5, 80.0, -5.25]
+    assert df["rate"].tolist()[:2] == [12.5, 7.0] and pd.isna(df["rate"].iloc[2])
+    assert df["price"].tolist() == [1234.5, 3.0, 10.0]
+    assert df["code"].tolist() == ["$A", "$B", "$C"]
+    assert [w["params"]["column"] for w in result.warnings if w["code"] == "ingest.units_removed"] == [
+        "fee", "rate", "price"]
+
+
 def test_blank_and_space_values_are_missing_numbers():
     text = "id,total\n1,10\n2, \n3,\n4,NA\n5,2.5\n"
     result = load_file(text.encode(), "t.csv")
