@@ -57,6 +57,8 @@ def main(argv=None):
     parser.add_argument("--train-rows", type=int, default=200_000)
     parser.add_argument("--native-rows", type=int, default=20_000)
     parser.add_argument("--out", default=None, help="write the figures as JSON here")
+    parser.add_argument("--shapes", default="default,best,shallow",
+                        help="comma-separated model shapes to train (default,best,shallow)")
     args = parser.parse_args(argv)
 
     figures = {"rows": args.rows, "train_rows": args.train_rows, "cores": os.cpu_count()}
@@ -74,6 +76,8 @@ def main(argv=None):
         "shallow": {"max_depth": 3, "learning_rate": 0.1, "n_estimators": 400},
     }
     models = {}
+    wanted = [x.strip() for x in args.shapes.split(",") if x.strip()]
+    shapes = {k: v for k, v in shapes.items() if k in wanted}
     for name, params in shapes.items():
         with Timer(f"train {name} model", times):
             models[name] = ChurnModel(cv_folds=0, **params).fit(train)
@@ -102,7 +106,7 @@ def main(argv=None):
         print(name, "native", figures[name], flush=True)
 
     # the whole pipeline on all rows, default model, both languages
-    for name in ("default", "shallow"):
+    for name in [x for x in ("default", "shallow") if x in models]:
         m = models[name]
         steps = figures[name].setdefault("pipeline", {})
         with Timer(f"[{name}] reasons en, {args.rows:,} rows (all steps)", steps):

@@ -11,8 +11,10 @@ from churn_core.errors import ChurnCoreError
 from studio import state, ui
 from studio.i18n import current_lang, t
 
-FULL_LIMIT = 100_000  # above this, global and segment views use a stratified sample
-SAMPLE_ROWS = 20_000
+# above FULL_LIMIT customers, global and segment views use a stratified sample of SAMPLE_ROWS and
+# one customer is explained on the fly (the session may lower the limit, e.g. to test that path)
+FULL_LIMIT = int(st.session_state.get("drivers_full_limit", 100_000))
+SAMPLE_ROWS = min(20_000, FULL_LIMIT)
 MAX_LIST = 50
 
 st.title(t("drivers.title"))
@@ -58,7 +60,7 @@ with tab_global:
         explain.build_importance_chart(importance, labels={
             "x": t("drivers.importance.x"), "y": t("drivers.driver"), "kind": t("drivers.kind"),
             "actionable": t("drivers.kind.actionable"), "fixed": t("drivers.kind.fixed")}),
-        use_container_width=True,
+        width="stretch",
     )
     shown = importance.assign(
         kind=np.where(importance["actionable"], t("drivers.kind.actionable"), t("drivers.kind.fixed")),
@@ -68,7 +70,7 @@ with tab_global:
         "mean_shap": t("drivers.col.mean_shap"), "kind": t("drivers.kind"),
         "offers": t("drivers.col.offers")})
     with st.expander(t("drivers.importance.table")):
-        st.dataframe(shown, hide_index=True, use_container_width=True)
+        st.dataframe(shown, hide_index=True, width="stretch")
         ui.download_buttons(shown, "drivers_importance")
 
     st.subheader(t("drivers.beeswarm.title"))
@@ -76,7 +78,7 @@ with tab_global:
     bees = explain.compute_beeswarm_data(expl, top=10, actionable_only=only_actionable)
     st.altair_chart(explain.build_beeswarm_chart(bees, labels={
         "x": t("drivers.shap_value"), "y": t("drivers.driver"), "color": t("drivers.beeswarm.color"),
-        "value": t("drivers.value")}), use_container_width=True)
+        "value": t("drivers.value")}), width="stretch")
 
     st.subheader(t("drivers.dependence.title"))
     names = dict(zip(importance["column"], importance["feature"]))
@@ -86,7 +88,7 @@ with tab_global:
         dep = explain.compute_dependence_data(expl, col)
         st.caption(t("drivers.dependence.help", partner=dep.attrs.get("color_feature") or "-"))
         st.altair_chart(explain.build_dependence_chart(dep, labels={
-            "x": names[col], "y": t("drivers.shap_value")}), use_container_width=True)
+            "x": names[col], "y": t("drivers.shap_value")}), width="stretch")
 
     st.subheader(t("drivers.interactions.title"))
     ikey = f"interactions:{key}"
@@ -97,51 +99,65 @@ with tab_global:
     if pairs is not None:
         st.altair_chart(explain.build_interaction_chart(pairs, labels={
             "x": t("drivers.interactions.x"), "y": t("drivers.interactions.pair")}),
-            use_container_width=True)
+            width="stretch")
 
 # ---------------------------------------------------------------- one customer
 with tab_customer:
     st.subheader(t("drivers.customer.find"))
-    ids = pd.Series(expl.customer_ids).astype(str)
+    full = len(expl) == len(df)
+    if full:
+        proba_all = expl.proba
+    else:  # big table: search every customer, explain the picked one on the fly
+        proba_all = state.get_result(f"proba:{key}")
+        if proba_all is None:
+            proba_all = state.set_result(f"proba:{key}", np.asarray(model.predict_proba(df)))
+    id_col = getattr(model, "id_column_", None)
+    ids = (df[id_col] if id_col and id_col in df.columns else df.index.to_series()).astype(str)
+    ids = ids.reset_index(drop=True)
     query = st.text_input(t("drivers.customer.search"), key="drivers_search").strip()
     c1, c2, c3 = st.columns(3)
     segments = state.get_segments()
     seg_name = c1.selectbox(t("drivers.customer.segment"), [""] + sorted(segments),
                             format_func=lambda s: s or t("drivers.all_customers"), key="drivers_cust_seg")
-    tiers = warn.compute_tiers(expl.proba)
+    tiers = warn.compute_tiers(proba_all)
     tier_pick = c2.multiselect(t("drivers.customer.tier"), list(warn.TIERS), key="drivers_cust_tier",
                                format_func=lambda x: t(f"drivers.tier.{x}"))
     lo, hi = c3.slider(t("drivers.customer.score"), 0, 100, (0, 100), key="drivers_cust_score")
-    keep = (expl.proba * 100 >= lo) & (expl.proba * 100 <= hi)
+    keep = (proba_all * 100 >= lo) & (proba_all * 100 <= hi)
     if query:
         keep &= ids.str.contains(query, case=False, regex=False).to_numpy()
     if seg_name:
-        keep &= np.asarray(segments[seg_name].mask(rows_df), dtype=bool)
+        try:
+            keep &= np.asarray(segments[seg_name].mask(df), dtype=bool)
+        except ChurnCoreError as exc:
+            ui.show_error(exc)
     if tier_pick:
         keep &= np.asarray(pd.Series(tiers).isin(tier_pick), dtype=bool)
     found = np.flatnonzero(keep)
-    found = found[np.argsort(-expl.proba[found], kind="stable")]
+    found = found[np.argsort(-proba_all[found], kind="stable")]
     st.caption(t("drivers.customer.found", n=f"{len(found):,}", shown=min(len(found), MAX_LIST)))
     if len(found):
         top = found[:MAX_LIST]
         pick = st.selectbox(t("drivers.customer.pick"), list(top), key="drivers_cust_pick",
-                            format_func=lambda i: f"{ids.iloc[i]} · {100 * expl.proba[i]:.1f}%")
-        one = expl.subset([pick])
+                            format_func=lambda i: f"{ids.iloc[i]} · {100 * proba_all[i]:.1f}%")
+        one = expl.subset([pick]) if full else explain.compute_explanation(model, df.iloc[[pick]])
         st.metric(t("drivers.customer.risk"), f"{100 * one.proba[0]:.1f}%",
-                  delta=f"{100 * (one.proba[0] - expl.base_proba):+.1f} {t('drivers.points')}",
+                  delta=f"{100 * (one.proba[0] - one.base_proba):+.1f} {t('drivers.points')}",
                   delta_color="inverse")
         wf = explain.compute_waterfall(one, 0, top=8, other_label=t("drivers.other"))
         st.altair_chart(explain.build_waterfall_chart(wf, labels={
             "x": t("drivers.risk_pct"), "base": t("drivers.base_risk"), "total": t("drivers.this_customer"),
-            "raises": t("drivers.raises"), "lowers": t("drivers.lowers")}), use_container_width=True)
+            "raises": t("drivers.raises"), "lowers": t("drivers.lowers")}), width="stretch")
         frame = pd.DataFrame(index=[0])
         st.markdown(f"**{t('drivers.customer.reasons')}**")
         for code, label in (("en", "English"), ("zh", "中文")):
             detail = explain.compute_top_reasons(model, frame, k=3, lang=code, explanation=one,
                                                  actionable_only=only_actionable, with_details=True)
             st.caption(label)
-            for j in range(1, 4):
-                text = detail.iloc[0][f"reason_{j}"]
+            texts = [detail.iloc[0][f"reason_{j}"] for j in range(1, 4)]
+            if not any(texts):
+                st.write(t("drivers.customer.no_reason"))
+            for j, text in enumerate(texts, start=1):
                 if text:
                     offers = offers_for_feature(detail.iloc[0][f"driver_{j}"])
                     suffix = f"  → {', '.join(offers)}" if offers and code == lang else ""
@@ -163,13 +179,13 @@ with tab_segment:
             st.caption(t("drivers.segment.size", n=f"{int(mask.sum()):,}",
                          risk=f"{100 * expl.proba[mask].mean():.1f}"))
             st.altair_chart(explain.build_segment_chart(seg, value="difference", labels={
-                "x": t("drivers.segment.difference"), "y": t("drivers.driver")}), use_container_width=True)
+                "x": t("drivers.segment.difference"), "y": t("drivers.driver")}), width="stretch")
             table = seg[["feature", "mean_contribution", "mean_contribution_all", "difference", "points"]]
             st.dataframe(table.rename(columns={
                 "feature": t("drivers.driver"), "mean_contribution": t("drivers.segment.mean"),
                 "mean_contribution_all": t("drivers.segment.mean_all"),
                 "difference": t("drivers.segment.difference"), "points": t("drivers.points")}),
-                hide_index=True, use_container_width=True)
+                hide_index=True, width="stretch")
         except ChurnCoreError as exc:
             ui.show_error(exc)
         st.subheader(t("drivers.compare.title"))
@@ -185,7 +201,7 @@ with tab_segment:
                     expl, segments[a].mask(rows_df), segments[b].mask(rows_df))
                 st.write(explain.describe_segment_comparison(cmp, a, b, lang=lang))
                 st.altair_chart(explain.build_segment_chart(cmp.table, value="points", labels={
-                    "x": t("drivers.points"), "y": t("drivers.driver")}), use_container_width=True)
+                    "x": t("drivers.points"), "y": t("drivers.driver")}), width="stretch")
             except ChurnCoreError as exc:
                 ui.show_error(exc)
 
@@ -219,5 +235,5 @@ with tab_all:
         except ChurnCoreError as exc:
             ui.show_error(exc)
     if reasons is not None:
-        st.dataframe(reasons.head(1000), hide_index=True, use_container_width=True)
+        st.dataframe(reasons.head(1000), hide_index=True, width="stretch")
         ui.download_buttons(reasons, "churn_reasons")

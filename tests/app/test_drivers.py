@@ -110,3 +110,18 @@ def test_page_without_model_points_to_the_model_page(sample_dataset):
     at.run()
     assert not at.exception
     assert len(at.info) == 1
+
+
+def test_big_table_path_uses_a_sample_and_explains_one_customer_on_the_fly(sample_dataset, small_model):
+    at = make_app(PAGE, dataset=sample_dataset, model=small_model, timeout=180, segments=_segments())
+    at.session_state["drivers_full_limit"] = 4000
+    at.run()
+    assert not at.exception, at.exception
+    assert any("stratified sample of 4,000 of the 20,000" in i.value for i in at.info)
+    expl = at.session_state["results"]["explanation"]
+    assert len(expl) == 4000
+    # the search still covers every customer, not only the sample
+    at.text_input(key="drivers_search").input("c00010").run()
+    caption = next(c.value for c in at.caption if "customers match" in c.value)
+    assert caption == "10 customers match; the 10 riskiest are listed."
+    assert any(" raises the risk by " in m.value for m in at.markdown)
