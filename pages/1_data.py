@@ -196,7 +196,7 @@ def role_editor(ds):
         t("data.roles.column"): list(roles.roles),
         t("data.roles.role"): [role_label(r) for r in roles.roles.values()],
         t("data.roles.type"): [type_label(ds.load.column_types.get(c)) for c in roles.roles],
-        t("data.roles.example"): [examples(df[c]) for c in roles.roles],
+        t("data.roles.example"): [examples(df[c].head(2000)) for c in roles.roles],
     })
     st.dataframe(table, hide_index=True, width="stretch")
 
