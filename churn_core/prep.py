@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 OTHER = "__other__"
+RARE_LIMIT = 20_000
 
 _LABEL_NAMES = ["churned", "churn", "exited", "attrition", "attrited", "left", "target", "label",
                 "是否流失", "流失", "流失标志", "流失标签"]
@@ -623,6 +624,7 @@ class Preprocessor:
         self.feature_names_ = safe_feature_names(self.features)
         self.display_names_ = dict(zip(self.feature_names_, self.features))
         self.categories_ = {}
+        self.rare_ = {}
         self.date_reference_ = {}
         for col in self.features:
             kind = self.kinds[col]
@@ -634,6 +636,11 @@ class Preprocessor:
                 keep = [str(v) for v, _ in ordered[: self.max_categories]]
                 if len(counts) > self.max_categories:
                     keep.append(OTHER)
+                    rare = [str(v) for v, _ in ordered[self.max_categories:]]
+                    # the rare values seen at training, so scoring groups them the same way; a
+                    # list longer than RARE_LIMIT is not kept (None): then any value not in the
+                    # kept categories is grouped as "other"
+                    self.rare_[col] = rare if len(rare) <= RARE_LIMIT else None
                 self.categories_[col] = keep
             elif kind == "date":
                 d = _to_datetime_if_mostly(df[col])
@@ -666,10 +673,13 @@ class Preprocessor:
                 txt = self._as_text(s)
                 known = set(cats)
                 if OTHER in known:
-                    seen = txt.isin(known) | txt.isna()
-                    # values too rare to keep at training are grouped; the transform cannot tell
-                    # rare from unseen, and both are better as the "other" group than as a crash
-                    txt = txt.where(seen, OTHER)
+                    # rare values seen at training -> "other" (as in training); values never seen
+                    # at training -> missing, unless the rare list was too long to keep
+                    rare = self.rare_.get(col)
+                    to_other = ~txt.isin(known) & txt.notna()
+                    if rare is not None:
+                        to_other &= txt.isin(set(rare))
+                    txt = txt.where(~to_other, OTHER)
                 vals = pd.Categorical(txt.where(txt.isin(known)), categories=cats)
                 cols[safe] = pd.Series(vals, index=df.index)
             elif kind == "date":
@@ -704,6 +714,7 @@ class Preprocessor:
             "snapshot_column": self.snapshot_column,
             "feature_names": self.feature_names_,
             "categories": self.categories_,
+            "rare": self.rare_,
             "date_reference": self.date_reference_,
         }
 
@@ -714,5 +725,6 @@ class Preprocessor:
         self.feature_names_ = list(data["feature_names"])
         self.display_names_ = dict(zip(self.feature_names_, self.features))
         self.categories_ = {k: list(v) for k, v in data["categories"].items()}
+        self.rare_ = {k: (None if v is None else list(v)) for k, v in data.get("rare", {}).items()}
         self.date_reference_ = dict(data["date_reference"])
         return self

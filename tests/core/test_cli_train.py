@@ -56,7 +56,8 @@ def test_scores_csv(trained):
     assert len(s) == 6000
     assert s["risk_tier"].value_counts().to_dict() == {"Low": 4200, "Medium": 1200, "High": 600}
     assert s["churn_probability"].between(0, 1).all()
-    assert s["reason_1"].str.contains("raises the risk").mean() > 0.9
+    high = s[s["risk_tier"] == "High"]
+    assert high["reason_1"].str.contains("raises the risk").all()
 
 
 def test_drivers_csv_sorted(trained):

@@ -115,11 +115,15 @@ def test_preprocessor_inf_unseen_chinese_category_and_cap():
     assert p.feature_names_ == ["v", "f1"]
     assert p.display_names_ == {"v": "v", "f1": "城市"}
     assert p.categories_["城市"] == ["上海", "北京", "镇0", OTHER]
-    new = pd.DataFrame({"v": [np.inf, 3.0], "城市": ["深圳", "北京"]})
+    new = pd.DataFrame({"v": [np.inf, 3.0, 1.0], "城市": ["深圳", "北京", "镇7"]})
     X = p.transform(new)
     assert np.isnan(X["v"].iloc[0]) and X["v"].iloc[1] == 3.0
-    # an unseen value goes to the rare-values group learnt at training, never to a crash
-    assert X["f1"].tolist() == [OTHER, "北京"]
+    # never seen at training -> missing; rare at training -> the "other" group, as in training
+    assert X["f1"].isna().tolist() == [True, False, False]
+    assert X["f1"].tolist()[1:] == ["北京", OTHER]
+    assert p.transform(df)["f1"].value_counts()[OTHER] == 19
+    back = Preprocessor.from_dict(p.to_dict())
+    assert back.transform(new)["f1"].isna().tolist() == [True, False, False]
 
 
 def test_unseen_category_without_other_becomes_missing():
