@@ -269,6 +269,8 @@ class ChurnModel:
             n_valid = len(valid)
             cv = None
         self.n_trees_ = int(best)
+        # training may have used one thread; scoring and SHAP of many customers use n_jobs
+        self.booster_.set_param({"nthread": int(self.n_jobs)})
 
         report(0.68, "model.calibrate")
         self._fit_calibrator(cal_margin, cal_y)
