@@ -35,15 +35,15 @@ MIN_POINTS = 0.5  # a reason must raise the risk by at least half a probability 
 MAX_CHART_POINTS = 5000
 
 __all__ = [
-    "Explanation",
-    "compute_explanation",
-    "compute_global_importance",
-    "compute_top_reasons",
-    "iter_top_reasons",
-    "compute_reason_codes",
-    "format_reasons",
-    "stratified_sample_index",
-    "margin_to_proba",
+    "Explanation", "SegmentComparison", "MIN_POINTS",
+    "compute_explanation", "compute_global_importance", "compute_top_reasons", "iter_top_reasons",
+    "compute_reason_codes", "format_reasons", "format_value", "points_from_contributions",
+    "stratified_sample_index", "margin_to_proba", "model_key",
+    "compute_beeswarm_data", "compute_dependence_data", "pick_interaction_partner",
+    "compute_interaction_pairs", "compute_waterfall", "compute_segment_drivers",
+    "compute_segment_comparison", "describe_segment_comparison",
+    "build_importance_chart", "build_beeswarm_chart", "build_dependence_chart",
+    "build_interaction_chart", "build_waterfall_chart", "build_segment_chart",
 ]
 
 
