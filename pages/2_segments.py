@@ -16,30 +16,6 @@ METRICS = ["customers", "churned", "churn_rate", "lift", "avg_balance", "total_b
 PERCENT = {"churn_rate", "share_inactive", "share_with_complaints", "share_of_base"}
 
 
-def customers_store(ds):
-    """The session store with this dataset loaded as ``customers``."""
-    store = state.get_store()
-    if "customers" not in store.tables() or st.session_state.get("_customers_key") != ds.key:
-        store.load_frame("customers", ds.df)
-        st.session_state["_customers_key"] = ds.key
-    return store
-
-
-def column_map(ds):
-    cached = st.session_state.get("_colmap")
-    if not cached or cached[0] != ds.key:
-        cached = (ds.key, S.detect_columns(ds.df, ds.roles))
-        st.session_state["_colmap"] = cached
-    return cached[1]
-
-
-def choose(widget, label, codes, labeler, key, **kw):
-    """A selectbox/radio whose options are the translated labels (AppTest-safe), returning the code."""
-    labels = [labeler(c) for c in codes]
-    picked = widget(label, labels, key=key, **kw)
-    return codes[labels.index(picked)] if picked in labels else (codes[0] if codes else None)
-
-
 def metric_label(name):
     return t(f"segments.metric.{name}")
 
@@ -91,7 +67,7 @@ def value_widget(df, store, column, op, key):
             return [x for x in S.parse_edges(text)] if text.strip() else []
         return st.number_input(t("segments.builder.value"), value=mid, key=f"{key}_num")
     if kind == "bool":
-        return choose(st.selectbox, t("segments.builder.value"), [True, False],
+        return ui.choose(st.selectbox, t("segments.builder.value"), [True, False],
                       lambda v: t("segments.yes") if v else t("segments.no"), f"{key}_bool")
     if kind == "date":
         v = st.date_input(t("segments.builder.value"), value=pd.Timestamp(series.max()).date(), key=f"{key}_date")
@@ -118,7 +94,7 @@ def builder_tab(ds, store, cols):
         c1, c2 = st.columns(2)
         column = c1.selectbox(t("segments.builder.column"), list(df.columns), key="seg_b_column")
         ops = S.operators_for(df[column])
-        op = choose(c2.selectbox, t("segments.builder.operator"), ops,
+        op = ui.choose(c2.selectbox, t("segments.builder.operator"), ops,
                     lambda o: t(f"segments.op.{o.replace(' ', '_')}"), "seg_b_op")
         value = value_widget(df, store, column, op, "seg_b_value")
         if st.button(t("segments.builder.add"), key="seg_b_add", icon=":material/add:"):
@@ -131,7 +107,7 @@ def builder_tab(ds, store, cols):
                 conds.append(cond)
             except ChurnCoreError as exc:
                 ui.show_error(exc)
-    mode = choose(st.radio, t("segments.builder.mode"), ["and", "or"], lambda m: t(f"segments.mode.{m}"),
+    mode = ui.choose(st.radio, t("segments.builder.mode"), ["and", "or"], lambda m: t(f"segments.mode.{m}"),
                   "seg_b_mode", horizontal=True)
     for i, cond in enumerate(list(conds)):
         a, b = st.columns([6, 1])
@@ -195,7 +171,7 @@ def ready_tab(ds, store, cols):
     if not options:
         st.info(t("segments.ready.none"))
         return
-    code = choose(st.selectbox, t("segments.ready.pick"), list(options), lambda c: t(f"segments.ready.{c}"),
+    code = ui.choose(st.selectbox, t("segments.ready.pick"), list(options), lambda c: t(f"segments.ready.{c}"),
                   "seg_ready_pick")
     seg = options[code]
     st.caption(t(f"segments.ready.{code}.help"))
@@ -237,8 +213,8 @@ def compare_tab(ds, store, cols):
     if len(saved) < 1:
         st.info(t("segments.compare.need_saved"))
     a, b = st.columns(2)
-    pick_a = choose(a.selectbox, t("segments.compare.a"), names, label, "seg_cmp_a", index=min(1, len(names) - 1))
-    pick_b = choose(b.selectbox, t("segments.compare.b"), names, label, "seg_cmp_b", index=min(2, len(names) - 1))
+    pick_a = ui.choose(a.selectbox, t("segments.compare.a"), names, label, "seg_cmp_a", index=min(1, len(names) - 1))
+    pick_b = ui.choose(b.selectbox, t("segments.compare.b"), names, label, "seg_cmp_b", index=min(2, len(names) - 1))
     seg_a = saved.get(pick_a)
     seg_b = saved.get(pick_b)
     frame = S.compare_segments(store, cols, seg_a, seg_b)
@@ -281,8 +257,8 @@ def deciles_tab(ds, store, cols):
 ds = state.require_dataset()
 st.title(t("segments.title"))
 st.caption(t("segments.intro"))
-store = customers_store(ds)
-cols = column_map(ds)
+store = state.get_store()
+cols = state.get_column_map(ds)
 if not cols.label:
     st.warning(t("segments.no_label"))
 tabs = st.tabs([t("segments.tab.builder"), t("segments.tab.saved"), t("segments.tab.ready"),

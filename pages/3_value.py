@@ -15,29 +15,6 @@ SHOWN = ["customers", "churn_rate", "risk", "avg_contribution", "total_contribut
 PERCENT = {"churn_rate", "risk", "retention_per_year", "share_of_value_at_risk", "share_active", "txn_trend"}
 
 
-def choose(widget, label, codes, labeler, key, **kw):
-    """A selectbox/radio whose options are the translated labels (AppTest-safe), returning the code."""
-    labels = [labeler(c) for c in codes]
-    picked = widget(label, labels, key=key, **kw)
-    return codes[labels.index(picked)] if picked in labels else (codes[0] if codes else None)
-
-
-def customers_store(ds):
-    store = state.get_store()
-    if "customers" not in store.tables() or st.session_state.get("_customers_key") != ds.key:
-        store.load_frame("customers", ds.df)
-        st.session_state["_customers_key"] = ds.key
-    return store
-
-
-def column_map(ds):
-    cached = st.session_state.get("_colmap")
-    if not cached or cached[0] != ds.key:
-        cached = (ds.key, S.detect_columns(ds.df, ds.roles))
-        st.session_state["_colmap"] = cached
-    return cached[1]
-
-
 def display(frame):
     out = frame.copy()
     for c in out.columns:
@@ -98,8 +75,8 @@ def model_probability(ds):
 ds = state.require_dataset()
 st.title(t("value.title"))
 st.caption(t("value.intro"))
-store = customers_store(ds)
-cols = column_map(ds)
+store = state.get_store()
+cols = state.get_column_map(ds)
 assumptions = assumptions_form()
 with st.expander(t("value.formula.title")):
     st.markdown(t("value.formula.body"))
@@ -124,7 +101,7 @@ def choice_label(c):
     return t(f"segments.ready.{name}") if kind == "ready" else t("value.by_column", column=name)
 
 
-pick = choose(st.selectbox, t("value.group_by"), choices, choice_label, "value_group_by")
+pick = ui.choose(st.selectbox, t("value.group_by"), choices, choice_label, "value_group_by")
 try:
     if pick == "__saved__":
         frame = V.compute_value_for_segments(store, cols, saved, assumptions, proba)

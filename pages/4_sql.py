@@ -12,22 +12,6 @@ MAX_ROWS = 10_000
 TIMEOUT_S = 10.0
 
 
-def customers_store(ds):
-    store = state.get_store()
-    if "customers" not in store.tables() or st.session_state.get("_customers_key") != ds.key:
-        store.load_frame("customers", ds.df)
-        st.session_state["_customers_key"] = ds.key
-    return store
-
-
-def column_map(ds):
-    cached = st.session_state.get("_colmap")
-    if not cached or cached[0] != ds.key:
-        cached = (ds.key, S.detect_columns(ds.df, ds.roles))
-        st.session_state["_colmap"] = cached
-    return cached[1]
-
-
 def example_label(code):
     return t("sql.examples.pick") if code is None else t(f"sql.example.{code}")
 
@@ -43,8 +27,8 @@ def use_example():
 ds = state.require_dataset()
 st.title(t("sql.title"))
 st.caption(t("sql.intro", rows=f"{MAX_ROWS:,}", seconds=f"{TIMEOUT_S:g}"))
-store = customers_store(ds)
-cols = column_map(ds)
+store = state.get_store()
+cols = state.get_column_map(ds)
 
 tables = store.tables()
 with st.expander(t("sql.tables"), expanded=False):

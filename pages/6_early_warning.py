@@ -32,15 +32,9 @@ if proba is None:
     state.set_result(score_key, proba)
 
 
-def choose(widget, label, codes, key, **kw):
-    labels = [t(f"warning.option.{c}") for c in codes]
-    picked = widget(label, labels, key=key, **kw)
-    return codes[labels.index(picked)] if picked in labels else codes[0]
-
-
 # ---------------------------------------------------------------- tiers
 st.subheader(t("warning.tiers.title"))
-method = choose(st.radio, t("warning.method"), ["capacity", "profit"], key="warning_method", horizontal=True)
+method = ui.choose(st.radio, t("warning.method"), ["capacity", "profit"], lambda c: t(f"warning.option.{c}"), key="warning_method", horizontal=True)
 try:
     if method == "capacity":
         a, b = st.columns(2)

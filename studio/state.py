@@ -95,6 +95,17 @@ def set_dataset(load, roles):
     return dataset
 
 
+def get_column_map(dataset):
+    """Business columns of the dataset found by role and name (balance, products...), once per data."""
+    from churn_core.segments import detect_columns
+
+    cached = st.session_state.get("_colmap")
+    if not cached or cached[0] != dataset.key:
+        cached = (dataset.key, detect_columns(dataset.df, dataset.roles))
+        st.session_state["_colmap"] = cached
+    return cached[1]
+
+
 def set_roles(roles):
     """Replace the roles of the current dataset (the model trained on old roles is kept)."""
     dataset = get_dataset()

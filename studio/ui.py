@@ -34,3 +34,14 @@ def download_buttons(df, basename, key=None):
 def show_error(exc):
     """A translated error box for an engine error (never a traceback)."""
     st.error(t_error(exc), icon="⚠️")
+
+
+def choose(widget, label, codes, labeler, key, **kw):
+    """A selectbox/radio whose options are the translated labels, returning the chosen code.
+
+    Options are display labels (not codes with a ``format_func``) so AppTest can drive the widget
+    in either language.
+    """
+    labels = [labeler(c) for c in codes]
+    picked = widget(label, labels, key=key, **kw)
+    return codes[labels.index(picked)] if picked in labels else (codes[0] if codes else None)
