@@ -599,15 +599,7 @@ def _fill(choice, benefit, cost, cap, budget, theta, theta_min):
         ok = np.isfinite(best)
         if not ok.any():
             break
-        idx, pick, best = free[ok], pick[ok], best[ok]
-        order = np.argsort(-best, kind="stable")
-        idx, pick = idx[order], pick[order]
-        rank = np.zeros(len(idx))
-        for j in np.unique(pick):
-            m = pick == j
-            rank[m] = np.arange(m.sum())
-        fits = rank < room[pick]
-        idx, pick = idx[fits], pick[fits]
+        idx, pick = _best_within_capacity(free[ok], pick[ok], best[ok], room)
         take = np.cumsum(cost[pick]) <= left
         if not take.any():
             break
@@ -617,6 +609,18 @@ def _fill(choice, benefit, cost, cap, budget, theta, theta_min):
         room = cap - counts
         free = free[choice[free] < 0]
     return _upgrade(choice, benefit, cost, cap, left, theta_min)
+
+
+def _best_within_capacity(idx, pick, best, room):
+    """Candidates (customer ``idx`` -> offer ``pick``) best first, cut to each offer's room left."""
+    order = np.argsort(-best, kind="stable")
+    idx, pick = idx[order], pick[order]
+    rank = np.zeros(len(idx))
+    for j in np.unique(pick):
+        m = pick == j
+        rank[m] = np.arange(m.sum())
+    keep = rank < room[pick]
+    return idx[keep], pick[keep]
 
 
 def _upgrade(choice, benefit, cost, cap, left, theta_min):
@@ -641,15 +645,7 @@ def _upgrade(choice, benefit, cost, cap, left, theta_min):
         fine = np.isfinite(best)
         if not fine.any():
             break
-        idx, pick, best = held[fine], pick[fine], best[fine]
-        order = np.argsort(-best, kind="stable")
-        idx, pick = idx[order], pick[order]
-        rank = np.zeros(len(idx))
-        for j in np.unique(pick):
-            m = pick == j
-            rank[m] = np.arange(m.sum())
-        keep = rank < room[pick]
-        idx, pick = idx[keep], pick[keep]
+        idx, pick = _best_within_capacity(held[fine], pick[fine], best[fine], room)
         delta = cost[pick] - cost[choice[idx]]
         take = np.cumsum(delta) <= left
         if not take.any():
