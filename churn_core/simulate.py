@@ -301,6 +301,9 @@ class SimulationSettings:
     n_draws: int = 2000
     confidence: float = 0.9
     seed: int = 0
+    # Re-plan (bisection over the value weight, ~9 optimiser runs) when a baseline keeps more
+    # customers or value; the 1M-customer what-if path turns it off to answer within a second.
+    beat_baselines: bool = True
 
     def __post_init__(self):
         for name in ("budget", "take_up_multiplier", "effect_multiplier", "cost_multiplier"):
@@ -609,6 +612,57 @@ def _fill(choice, benefit, cost, cap, budget, theta, theta_min):
         room = cap - counts
         free = free[choice[free] < 0]
     return _upgrade(choice, benefit, cost, cap, left, theta_min)
+
+
+def _plan_totals(choice, inputs, scale):
+    """Expected customers kept and expected value kept by a plan (point estimates)."""
+    agg = _aggregates(choice, inputs, scale, len(scale))
+    return float((scale * agg["q1"]).sum()), float((scale * agg["v1"]).sum())
+
+
+def _beat_baselines(choice, inputs, benefit, cost, cap, settings, scale, pref, net, steps=8):
+    """Never hand over a plan that a baseline beats: keep at least as many customers AND as much
+    value as "contact the riskiest" and "random" with the same budget.
+
+    Maximising value can keep fewer customers than the riskiest-first plan (it prefers valuable
+    customers). Then the optimiser's value weight ``w`` is lowered toward counting customers (each
+    customer's value blended with the mean value: ``w * value + (1 - w) * mean``): the largest
+    ``w`` (by bisection) whose plan keeps as many customers as the best baseline is taken when it also
+    keeps as much value. The objective is kept: under "net value" no blend contacts a customer at an
+    expected loss, so where a baseline keeps more customers only by losing money on them, the
+    value-maximising plan stays (and beats the baselines on net benefit).
+    Returns ``(choice, value_weight)``.
+    """
+    targets = [_plan_totals(_fill_in_order(order, pref, net, cost, cap, settings.budget), inputs, scale)
+               for order in (inputs.risk_order, inputs.random_order)]
+    need_saved = max(t[0] for t in targets) * (1 - 1e-9)
+    need_value = max(t[1] for t in targets) * (1 - 1e-9)
+    saved, value = _plan_totals(choice, inputs, scale)
+    if saved >= need_saved and value >= need_value:
+        return choice, 1.0
+    finite = np.isfinite(benefit)
+    mean_value = np.float32(float(np.mean(inputs.value)) or 1.0)
+    count_benefit = np.where(finite, inputs.effects.base * mean_value * scale.astype(np.float32)[None, :], 0)
+    safe_benefit = np.where(finite, benefit, 0)
+
+    def plan(weight, objective):
+        blended = np.where(finite, weight * safe_benefit + (1 - weight) * count_benefit, -np.inf)
+        return _optimise(blended.astype(np.float32), cost, cap, settings.budget, objective)
+
+    best = plan(0.0, settings.objective)
+    if _plan_totals(best, inputs, scale)[0] < need_saved:
+        return choice, 1.0  # e.g. the baselines keep more only by contacts that lose money
+    low, high, best_weight = 0.0, 1.0, 0.0
+    for _ in range(steps):
+        mid = (low + high) / 2
+        trial = plan(mid, settings.objective)
+        if _plan_totals(trial, inputs, scale)[0] >= need_saved:
+            low, best, best_weight = mid, trial, mid
+        else:
+            high = mid
+    if _plan_totals(best, inputs, scale)[1] >= need_value:
+        return best, best_weight
+    return choice, 1.0
 
 
 def _best_within_capacity(idx, pick, best, room):
@@ -960,8 +1014,11 @@ def compute_simulation(inputs, catalogue, settings, target_mask=None, baselines=
     pref = net = None
     if settings.targeting != "optimiser" or baselines:
         pref, net = _preferred(benefit, cost)
+    value_weight = 1.0
     if settings.targeting == "optimiser":
         choice = _optimise(benefit, cost, cap, settings.budget, settings.objective)
+        if baselines and fixed is None and settings.beat_baselines:
+            choice, value_weight = _beat_baselines(choice, inputs, benefit, cost, cap, settings, scale, pref, net)
     elif settings.targeting == "random":
         choice = _fill_in_order(inputs.random_order, pref, net, cost, cap, settings.budget)
     else:
@@ -985,6 +1042,7 @@ def compute_simulation(inputs, catalogue, settings, target_mask=None, baselines=
 
     agg = _aggregates(choice, inputs, scale, k)
     summary = _summaries(agg, inputs, catalogue, settings, scale, t_new, cost, unit, contact)
+    summary["value_weight"] = value_weight
     by_offer = pd.DataFrame({
         "offer": list(catalogue.codes),
         "customers": agg["count"].astype(int),

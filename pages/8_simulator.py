@@ -12,6 +12,10 @@ from churn_core.warning import compute_tiers
 from studio import state, ui
 from studio.i18n import current_lang, t
 
+# Above this many customers the what-if skips the re-planning that guarantees beating the baselines
+# (it costs ~2 s at 1M customers; the sliders must answer within a second).
+BEAT_BASELINES_MAX_ROWS = 200_000
+
 st.title(t("simulator.title"))
 st.caption(t("simulator.intro"))
 dataset = state.require_dataset()
@@ -162,7 +166,8 @@ objective = s4.radio(t("simulator.objective"), list(sim.OBJECTIVES), format_func
 settings = sim.SimulationSettings(
     budget=budget, take_up_multiplier=take_mult, effect_multiplier=effect_mult, cost_multiplier=cost_mult,
     objective=objective, targeting="optimiser" if targeting == "optimiser" else "mask",
-    fixed_offer=None if offer_choice == "best" else offer_choice)
+    fixed_offer=None if offer_choice == "best" else offer_choice,
+    beat_baselines=inputs.n <= BEAT_BASELINES_MAX_ROWS)
 result = sim.compute_simulation(inputs, catalogue, settings, target_mask=target_mask)
 s = result.summary
 

@@ -21,8 +21,10 @@ def add_arguments(parser):
     parser.add_argument("--effects", choices=["assumed", "model"], default="assumed",
                         help="assumed relative effects (default) or model-based: offers move features and "
                              "the model re-scores")
-    parser.add_argument("--objective", choices=["net_value", "saved_value"], default="net_value",
-                        help="maximise expected net value (default) or saved value within the budget")
+    parser.add_argument("--objective", choices=["saved_value", "net_value"], default="saved_value",
+                        help="saved_value (default): spend the budget on the plan that keeps the most value "
+                             "(at least as many customers and as much value as the baselines); net_value: "
+                             "also skip contacts whose expected value kept is below their cost")
     parser.add_argument("--draws", type=int, default=2000, help="Monte Carlo draws for the intervals")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random baseline and the Monte Carlo")
     parser.add_argument("--out", required=True, help="output folder (created if needed)")

@@ -84,3 +84,15 @@ def test_counting_customers_the_optimiser_saves_more_than_the_riskiest_in_the_ge
     replay_ours = np.mean([synth.simulate_plan_outcome(sample, _offers(ours), seed=s)["saved"] for s in range(5)])
     replay_risk = np.mean([synth.simulate_plan_outcome(sample, _offers(risk), seed=s)["saved"] for s in range(5)])
     assert replay_ours > 1.2 * replay_risk
+
+
+@pytest.mark.parametrize("budget", [10_000, 60_000, 150_000, 600_000])
+def test_spending_the_budget_beats_both_baselines_on_customers_and_value(true_inputs, budget):
+    cat, inputs = true_inputs
+    res = compute_simulation(inputs, cat, SimulationSettings(budget=budget, objective="saved_value", n_draws=200))
+    s = res.summary
+    assert s["cost"] <= budget
+    for name in ("risk", "random"):
+        assert s["expected_saved"] >= res.baselines[name]["expected_saved"]
+        assert s["retained_value"] >= res.baselines[name]["retained_value"]
+    assert 0.0 <= s["value_weight"] <= 1.0
