@@ -374,7 +374,7 @@ def compute_watch_list(df, proba, tiers, signals, reasons=None, id_column=None, 
 # ---------------------------------------------------------------- charts
 
 def build_score_distribution_chart(dist, title="Score distribution", x_title="Churn probability",
-                                   y_title="Customers", tier_labels=None):
+                                   y_title="Customers", tier_labels=None, tier_title="Risk tier"):
     """Stacked histogram of scores coloured by tier (from :func:`compute_score_distribution`)."""
     import altair as alt
 
@@ -388,9 +388,9 @@ def build_score_distribution_chart(dist, title="Score distribution", x_title="Ch
         x=alt.X("bin_start:Q", bin="binned", title=x_title, scale=alt.Scale(domain=[0, 1])),
         x2="bin_end:Q",
         y=alt.Y("sum(customers):Q", title=y_title),
-        color=alt.Color("risk_tier:N", sort=order, scale=alt.Scale(
+        color=alt.Color("risk_tier:N", sort=order, title=tier_title, scale=alt.Scale(
             domain=order, range=["#d62728", "#ff7f0e", "#2ca02c"])),
-        tooltip=["risk_tier:N", "customers:Q", alt.Tooltip("bin_start:Q", format=".2f"),
+        tooltip=[alt.Tooltip("risk_tier:N", title=tier_title), alt.Tooltip("customers:Q", title=y_title), alt.Tooltip("bin_start:Q", format=".2f"),
                  alt.Tooltip("bin_end:Q", format=".2f")],
     ).properties(title=title, height=280)
 

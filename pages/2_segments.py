@@ -82,7 +82,7 @@ def value_widget(df, store, column, op, key):
         "GROUP BY 1 ORDER BY n DESC, v LIMIT 200"
     )["v"].tolist()
     if op in S.LIST_OPERATORS:
-        return st.multiselect(t("segments.builder.values"), top, key=f"{key}_multi")
+        return st.multiselect(t("segments.builder.values"), top, key=f"{key}_multi", placeholder=t("app.choose_options"))
     return st.selectbox(t("segments.builder.value"), top, key=f"{key}_one")
 
 

@@ -72,7 +72,7 @@ dist = W.compute_score_distribution(proba, tiers)
 st.altair_chart(W.build_score_distribution_chart(dist, title=t("warning.chart.distribution"),
                                                  x_title=t("warning.chart.probability"),
                                                  y_title=t("warning.chart.customers"),
-                                                 tier_labels=tier_label),
+                                                 tier_labels=tier_label, tier_title=t("warning.chart.tier")),
                 width="stretch")
 
 # ---------------------------------------------------------------- signals
@@ -106,10 +106,10 @@ st.subheader(t("warning.list.title"))
 a, b, c = st.columns(3)
 tier_codes = list(W.TIERS)
 tier_pick = a.multiselect(t("warning.filter.tier"), [tier_label[x] for x in tier_codes],
-                          default=[tier_label["High"]], key="warning_filter_tier")
+                          default=[tier_label["High"]], key="warning_filter_tier", placeholder=t("app.choose_options"))
 tier_filter = [x for x in tier_codes if tier_label[x] in tier_pick]
 sig_labels = {t(f"warning.signal.{s}"): s for s in fired}
-sig_pick = b.multiselect(t("warning.filter.signal"), list(sig_labels), key="warning_filter_signal")
+sig_pick = b.multiselect(t("warning.filter.signal"), list(sig_labels), key="warning_filter_signal", placeholder=t("app.choose_options"))
 segments = state.get_segments()
 none_label = t("warning.filter.all_customers")
 seg_name = c.selectbox(t("warning.filter.segment"), [none_label] + list(segments), key="warning_filter_segment")

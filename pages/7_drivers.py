@@ -121,7 +121,7 @@ with tab_customer:
                             format_func=lambda s: s or t("drivers.all_customers"), key="drivers_cust_seg")
     tiers = warn.compute_tiers(proba_all)
     tier_pick = c2.multiselect(t("drivers.customer.tier"), list(warn.TIERS), key="drivers_cust_tier",
-                               format_func=lambda x: t(f"drivers.tier.{x}"))
+                               format_func=lambda x: t(f"drivers.tier.{x}"), placeholder=t("app.choose_options"))
     lo, hi = c3.slider(t("drivers.customer.score"), 0, 100, (0, 100), key="drivers_cust_score")
     keep = (proba_all * 100 >= lo) & (proba_all * 100 <= hi)
     if query:

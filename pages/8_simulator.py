@@ -141,7 +141,7 @@ if targeting == "top_n":
     target_mask = sim.top_n_mask(p, top_n)
 elif targeting == "tier":
     tiers = c1.multiselect(t("simulator.target.tiers"), ["high", "medium", "low"], default=["high"],
-                           format_func=lambda s: t(f"simulator.tier.{s}"), key="sim_tiers")
+                           format_func=lambda s: t(f"simulator.tier.{s}"), key="sim_tiers", placeholder=t("app.choose_options"))
     target_mask = np.isin(tier_of, [x.capitalize() for x in tiers])
 elif targeting == "segment":
     segments = state.get_segments()
