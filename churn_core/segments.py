@@ -728,12 +728,16 @@ class Segmentation:
     name: str
     dims: tuple
 
-    def dims_sql(self):
-        """``(select_exprs, params)``: one ``expr AS "key"`` per dimension."""
+    def dims_sql(self, alias=None):
+        """``(select_exprs, params)``: one ``expr AS "key"`` per dimension.
+
+        ``alias`` qualifies category columns with a table alias (``c."region"``) in joins.
+        """
         exprs, params = [], []
+        prefix = f"{alias}." if alias else ""
         for d in self.dims:
             if isinstance(d, Category):
-                exprs.append(f"{quote_ident(d.column)} AS {quote_ident(d.key)}")
+                exprs.append(f"{prefix}{quote_ident(d.column)} AS {quote_ident(d.key)}")
             else:
                 sql, p = d.index_sql()
                 exprs.append(f"{sql} AS {quote_ident(d.key)}")

@@ -836,7 +836,6 @@ def _summaries(agg, inputs, catalogue, settings, scale, t_new, cost, unit, conta
     rng = np.random.default_rng(settings.seed)
     d = settings.n_draws
     eff = inputs.effects
-    takes = np.array([o.take_up for o in catalogue])
     tmult = _triangular(rng.random((d, k)), eff.takeup_rel_low[None, :], eff.takeup_rel_high[None, :])
     # realised take-up cannot exceed 100%
     t_draw = np.minimum(t_new[None, :] * tmult, 1.0)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import ChurnCoreError
-from churn_core.segments import TABLE, Category, Segment, churn_sql, quote_ident
+from churn_core.segments import TABLE, Segment, churn_sql, quote_ident
 
 PROBA_TABLE = "churn_proba"
 
@@ -119,14 +119,7 @@ def _dims(grouping):
         return [], [], []
     if isinstance(grouping, (list, tuple)):
         return [f"c.{quote_ident(g)} AS {quote_ident(g)}" for g in grouping], [], list(grouping)
-    exprs, params = [], []
-    for d in grouping.dims:
-        if isinstance(d, Category):
-            exprs.append(f"c.{quote_ident(d.column)} AS {quote_ident(d.key)}")
-        else:
-            sql, p = d.index_sql()
-            exprs.append(f"{sql} AS {quote_ident(d.key)}")
-            params.extend(p)
+    exprs, params = grouping.dims_sql(alias="c")
     return exprs, params, grouping.keys()
 
 

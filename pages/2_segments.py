@@ -162,7 +162,6 @@ def saved_tab(ds, store, cols):
 
 # ---------------------------------------------------------------------------- ready-made
 def ready_tab(ds, store, cols):
-    cache_key = ("_seg_ready", ds.key)
     ready = st.session_state.get("_seg_ready")
     if not ready or ready[0] != ds.key:
         ready = (ds.key, S.build_ready_made(store, cols))

@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from churn_core import segments as S
 from churn_core import sqlguard
 from churn_core.errors import ChurnCoreError
 from studio import state, ui
