@@ -394,7 +394,7 @@ def detect_encoding(data, encoding=None):
         pass
     # UTF-8 with a few broken bytes (a file cut mid-character, one pasted cp1252 byte): keep UTF-8,
     # mark the bad bytes with U+FFFD and say how many, rather than misreading the whole file.
-    high = len(data) - len(data.translate(None, bytes(range(128))))
+    high = len(data.translate(None, bytes(range(128))))  # bytes >= 0x80
     lenient = data.decode("utf-8", errors="replace")
     bad = lenient.count("\ufffd")
     if bad and high - bad >= 20 * bad:

@@ -113,6 +113,17 @@ def test_utf8_with_one_broken_byte_stays_utf8_with_a_warning():
     assert result.warnings == [{"code": "ingest.invalid_bytes", "params": {"count": 1}}]
 
 
+def test_western_file_with_mostly_ascii_is_not_taken_for_broken_utf8():
+    # every non-ASCII byte is invalid UTF-8, however much ASCII surrounds it
+    rows = "".join(f"{i};Smith;{'España' if i % 4 == 0 else 'France'};1234,5;nein\n" for i in range(400))
+    data = ("Id;Name;Land;Saldo;Gekündigt\n" + rows).encode("cp1252")
+    result = load_file(data, "de.csv")
+    assert result.encoding == "cp1252"
+    assert list(result.df.columns)[-1] == "Gekündigt"
+    assert (result.df["Land"] == "España").sum() == 100
+    assert result.df["Saldo"].iloc[0] == 1234.5
+
+
 def test_gbk_file_is_not_taken_for_broken_utf8():
     result = load_file(("客户编号,地区\n" + "C1,北京\n" * 5).encode("gbk"), "g.csv")
     assert result.encoding == "gb18030"
