@@ -46,11 +46,33 @@ def make_app(page, *, dataset=None, model=None, lang="en", timeout=60, results=N
     return at
 
 
+def _charts(at):
+    # Altair charts are "vega_lite_chart" elements in Streamlit 1.67 ("arrow_vega_lite_chart" before)
+    return list(at.get("vega_lite_chart")) + list(at.get("arrow_vega_lite_chart"))
+
+
 def chart_specs(at):
-    """Vega-Lite specs of the Altair charts on the page (AppTest shows them as UnknownElement)."""
+    """Vega-Lite specs of the page's Altair charts (AppTest shows them as UnknownElement)."""
     import json
 
-    specs = []
-    for el in at.get("vega_lite_chart"):
-        specs.append(json.loads(el.proto.spec))
-    return specs
+    return [json.loads(el.proto.spec) for el in _charts(at)]
+
+
+def chart_rows(at):
+    """Rows (dicts) of each chart's data: Streamlit ships them as Arrow next to the spec."""
+    import pyarrow as pa
+
+    out = []
+    for el in _charts(at):
+        rows = []
+        for named in el.proto.datasets:
+            rows += pa.ipc.open_stream(named.data.data).read_all().to_pylist()
+        out.append(rows)
+    return out
+
+
+def chart_frames(at):
+    """One DataFrame per dataset shipped with the page's charts, in order."""
+    import pyarrow as pa
+
+    return [pa.ipc.open_stream(named.data.data).read_pandas() for el in _charts(at) for named in el.proto.datasets]

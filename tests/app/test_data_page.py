@@ -1,32 +1,14 @@
 """Data page: sample flow, upload flow (through the real uploader), error flow, role correction."""
 
 import io
-import json
 
 import pandas as pd
 import pytest
 
-from tests.app.conftest import SAMPLE, make_app
+from tests.app.conftest import SAMPLE, chart_frames, chart_specs, make_app
 
 PAGE = "pages/1_data.py"
 needs_sample = pytest.mark.skipif(not SAMPLE.exists(), reason="sample_data not generated yet")
-
-
-def chart_specs(at):
-    """Vega-Lite specs of the page's Altair charts (element type differs for layered charts)."""
-    elements = list(at.get("vega_lite_chart")) + list(at.get("arrow_vega_lite_chart"))
-    return [json.loads(el.proto.spec) for el in elements]
-
-
-def chart_data(at):
-    """The data frames shipped with the page's charts (Arrow IPC inside the proto)."""
-    import pyarrow as pa
-
-    frames = []
-    for el in list(at.get("vega_lite_chart")) + list(at.get("arrow_vega_lite_chart")):
-        for named in el.proto.datasets:
-            frames.append(pa.ipc.open_stream(named.data.data).read_pandas())
-    return frames
 
 
 def metrics(at):
@@ -65,7 +47,7 @@ def test_sample_flow_loads_20000_rows_and_detects_the_label():
     specs = chart_specs(at)
     assert len(specs) == 1
     assert specs[0]["layer"][0]["encoding"]["x"]["field"] == "churn_rate"
-    bars = chart_data(at)[0]
+    bars = chart_frames(at)[0]
     from churn_core.profile import compute_category_churn
 
     expected = compute_category_churn(ds.df, ds.roles, at.selectbox(key="data_churn_by").value)

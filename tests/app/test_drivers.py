@@ -3,21 +3,9 @@
 import pytest
 
 from churn_core.segments import Condition, Segment
-from tests.app.conftest import make_app
+from tests.app.conftest import chart_rows, make_app
 
 PAGE = "pages/7_drivers.py"
-
-
-def _chart_rows(at):
-    import pyarrow as pa
-
-    out = []
-    for el in at.get("vega_lite_chart"):
-        rows = []
-        for named in el.proto.datasets:
-            rows += pa.ipc.open_stream(named.data.data).read_all().to_pylist()
-        out.append(rows)
-    return out
 
 
 def _segments():
@@ -45,7 +33,7 @@ def test_explanation_is_computed_once_and_cached(page, small_model, sample_datas
 
 
 def test_global_charts_stay_under_5000_points(page):
-    rows = _chart_rows(page)
+    rows = chart_rows(page)
     assert all(len(r) <= 5000 for r in rows)
     importance = rows[0]
     assert importance[0]["feature"] == "balance_change_3m_pct"
@@ -60,7 +48,7 @@ def test_one_customer_shows_waterfall_and_reasons_in_both_languages(page):
     chinese = [s for s in texts if "，流失风险上升" in s]
     assert 1 <= len(english) <= 3 and 1 <= len(chinese) <= 3
     assert english[0].startswith("1. ")
-    waterfall = next(r for r in _chart_rows(page) if r and "effect" in r[0])
+    waterfall = next(r for r in chart_rows(page) if r and "effect" in r[0])
     assert waterfall[0]["label"] == "00 Base risk"
     assert waterfall[-1]["label"].endswith("This customer")
     base, final = waterfall[0]["end"], waterfall[-1]["end"]

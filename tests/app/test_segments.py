@@ -3,14 +3,8 @@
 import pytest
 
 from churn_core.segments import Condition, Segment
-from tests.app.conftest import make_app
+from tests.app.conftest import chart_specs, make_app
 
-
-def chart_specs(at):
-    """Vega-Lite specs of the page's Altair charts (element type ``vega_lite_chart`` in 1.67)."""
-    import json
-
-    return [json.loads(el.proto.spec) for el in at.get("vega_lite_chart") + at.get("arrow_vega_lite_chart")]
 
 PAGE = "pages/2_segments.py"
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.app.conftest import chart_specs, make_app
+from tests.app.conftest import chart_rows, chart_specs, make_app
 
 PAGE = "pages/8_simulator.py"
 
@@ -39,22 +39,9 @@ def test_page_shows_the_plan_with_intervals(page):
                                         "Cost", "Net benefit", "Return on cost (ROI)"]
 
 
-def _chart_rows(at):
-    """Rows of each Altair chart's data (Streamlit ships them as Arrow next to the spec)."""
-    import pyarrow as pa
-
-    out = []
-    for el in at.get("vega_lite_chart"):
-        rows = []
-        for named in el.proto.datasets:
-            rows += pa.ipc.open_stream(named.data.data).read_all().to_pylist()
-        out.append(rows)
-    return out
-
-
 def test_page_charts_compare_with_both_baselines_and_show_a_tornado(page):
     assert len(chart_specs(page)) == 3
-    datasets = _chart_rows(page)
+    datasets = chart_rows(page)
     plans = sorted(row["label"] for row in datasets[0])
     assert plans == ["Contact at random", "Contact the riskiest", "This plan"]
     assert sorted(row["label"] for row in datasets[2]) == ["Costs ±20%", "Effect", "Take-up"]
