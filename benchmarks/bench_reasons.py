@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from churn_core import explain, synth  # noqa: E402
-from churn_core.model import ChurnModel  # noqa: E402
+from churn_core.modeling.model import ChurnModel  # noqa: E402
 
 
 class Timer:

@@ -13,8 +13,8 @@ import time
 
 import numpy as np
 
-from churn_core.offers import default_catalogue
-from churn_core.simulate import SimulationSettings, compute_assumed_effects, compute_simulation, prepare_inputs
+from churn_core.retention.offers import default_catalogue
+from churn_core.retention.simulate import SimulationSettings, compute_assumed_effects, compute_simulation, prepare_inputs
 
 
 def main(argv=None):

@@ -15,7 +15,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from churn_core import synth, uplift  # noqa: E402
+from churn_core.data import synth  # noqa: E402
+from churn_core.retention import uplift  # noqa: E402
 
 
 def timed(label, fn):

@@ -6,14 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from churn_core.errors import ChurnCoreError
-from churn_core.ingest import load_file
-from churn_core.profile import (
+from churn_core.data.ingest import load_file
+from churn_core.data.profile import (
     build_category_churn_chart,
     compute_category_churn,
     compute_churn_spread,
     compute_profile,
 )
-from churn_core.roles import ROLES, detect_positive, detect_roles, label_to_binary
+from churn_core.data.roles import ROLES, detect_positive, detect_roles, label_to_binary
 from studio import state, ui
 from studio.i18n import current_lang, t
 

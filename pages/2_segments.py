@@ -5,7 +5,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from churn_core import segments as S
+from churn_core.analysis import segments as S
 from churn_core.errors import ChurnCoreError
 from studio import state, ui
 from studio.i18n import current_lang, t

@@ -3,8 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from churn_core import segments as S
-from churn_core import value as V
+from churn_core.analysis import segments as S
+from churn_core.analysis import value as V
 from churn_core.errors import ChurnCoreError
 from studio import state, ui
 from studio.i18n import t

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from churn_core import sqlguard
+from churn_core.analysis import sqlguard
 from churn_core.errors import ChurnCoreError
 from studio import state, ui
 from studio.i18n import t

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from churn_core import metrics as M
+from churn_core.modeling import metrics as M
 from churn_core.errors import ChurnCoreError
-from churn_core.model import ChurnModel
-from churn_core.prep import compute_gate, detect_positive
+from churn_core.modeling.model import ChurnModel
+from churn_core.modeling.prep import compute_gate, detect_positive
 from studio import state, ui
 from studio.i18n import t
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from churn_core import warning as W
+from churn_core.modeling import warning as W
 from churn_core.errors import ChurnCoreError
 from studio import state, ui
 from studio.i18n import current_lang, t

@@ -5,8 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from churn_core import explain
-from churn_core import warning as warn
-from churn_core.actionable import offers_for_feature
+from churn_core.modeling import warning as warn
+from churn_core.retention.actionable import offers_for_feature
 from churn_core.errors import ChurnCoreError
 from studio import state, ui
 from studio.i18n import current_lang, t

@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from churn_core import offers as offers_mod
-from churn_core import simulate as sim
+from churn_core.retention import offers as offers_mod
+from churn_core.retention import simulate as sim
 from churn_core.errors import ChurnCoreError
-from churn_core.report import build_report_html
-from churn_core.warning import compute_tiers
+from churn_core.sharing.report import build_report_html
+from churn_core.modeling.warning import compute_tiers
 from studio import state, ui
 from studio.i18n import current_lang, t
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from churn_core import uplift as U
+from churn_core.retention import uplift as U
 from churn_core.errors import ChurnCoreError
 from studio import state, ui
 from studio.i18n import current_lang, t
@@ -58,7 +58,7 @@ def campaign_frame(dataset):
     if upload is None:
         st.info(t("campaigns.upload_hint"))
         return None
-    from churn_core.ingest import load_file
+    from churn_core.data.ingest import load_file
 
     key = ("upload", upload.file_id)
     cached = st.session_state.get(FRAME_KEY)
@@ -82,7 +82,7 @@ def campaign_frame(dataset):
 
 def downloads(df, basename):
     """Safe CSV/Excel downloads (skipped until the export module is installed)."""
-    if importlib.util.find_spec("churn_core.export") is None:
+    if importlib.util.find_spec("churn_core.sharing.export") is None:
         return
     ui.download_buttons(df, basename, key=basename)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from churn_core.store import SessionStore
+from churn_core.data.store import SessionStore
 from studio.i18n import t
 
 DATA_PAGE = "pages/1_data.py"
@@ -97,7 +97,7 @@ def set_dataset(load, roles):
 
 def get_column_map(dataset):
     """Business columns of the dataset found by role and name (balance, products...), once per data."""
-    from churn_core.segments import detect_columns
+    from churn_core.analysis.segments import detect_columns
 
     cached = st.session_state.get("_colmap")
     if not cached or cached[0] != dataset.key:

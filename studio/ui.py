@@ -9,7 +9,7 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def download_buttons(df, basename, key=None):
     """CSV (UTF-8 with BOM) and Excel downloads of ``df``, both safe against formula injection."""
-    from churn_core.export import to_safe_csv_bytes, to_safe_excel_bytes
+    from churn_core.sharing.export import to_safe_csv_bytes, to_safe_excel_bytes
 
     key = key or basename
     left, right = st.columns(2)

@@ -13,7 +13,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from churn_core.synth import write_sample
+    from churn_core.data.synth import write_sample
 
     paths = write_sample(args.out, rows=args.rows, seed=args.seed)
     json.dump({name: str(path) for name, path in paths.items()}, sys.stdout, ensure_ascii=False)

@@ -18,9 +18,9 @@ def add_arguments(parser):
 
 def run(args):
     from churn_core.errors import ChurnCoreError
-    from churn_core.ingest import load_file
-    from churn_core.profile import profile_summary
-    from churn_core.roles import coerce_positive, detect_positive, detect_roles
+    from churn_core.data.ingest import load_file
+    from churn_core.data.profile import profile_summary
+    from churn_core.data.roles import coerce_positive, detect_positive, detect_roles
 
     delimiter = args.delimiter
     if delimiter and delimiter.lower() in ("tab", "\\t"):

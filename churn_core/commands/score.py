@@ -38,9 +38,9 @@ def _check_spark():
 def run(args):
     from churn_core.commands.train import score_frame
     from churn_core.errors import ChurnCoreError
-    from churn_core.export import to_safe_csv_bytes
-    from churn_core.ingest import load_file
-    from churn_core.model import ChurnModel
+    from churn_core.sharing.export import to_safe_csv_bytes
+    from churn_core.data.ingest import load_file
+    from churn_core.modeling.model import ChurnModel
 
     if args.engine == "spark":
         _check_spark()

@@ -17,13 +17,13 @@ def add_arguments(parser):
 
 def load_table(path):
     """The file as a DataFrame through the ingestion module."""
-    from churn_core.ingest import load_file
+    from churn_core.data.ingest import load_file
 
     return load_file(path).df
 
 
 def _roles(df, label=None, positive=None):
-    from churn_core.roles import detect_roles
+    from churn_core.data.roles import detect_roles
 
     roles = detect_roles(df)
     if label is not None:
@@ -59,8 +59,8 @@ def _clean(value):
 
 def run(args):
     from churn_core.errors import ChurnCoreError
-    from churn_core.segments import compute_group_profiles, detect_columns
-    from churn_core.store import SessionStore
+    from churn_core.analysis.segments import compute_group_profiles, detect_columns
+    from churn_core.data.store import SessionStore
 
     by = [c.strip() for c in args.by.split(",") if c.strip()]
     df = load_table(args.file)

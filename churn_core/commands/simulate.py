@@ -32,7 +32,7 @@ def add_arguments(parser):
 
 def _load_table(path):
     try:
-        from churn_core.ingest import load_file
+        from churn_core.data.ingest import load_file
     except ImportError:  # ingestion not available: plain UTF-8 CSV
         import pandas as pd
 
@@ -42,7 +42,7 @@ def _load_table(path):
 
 
 def _load_model(path):
-    from churn_core.model import ChurnModel
+    from churn_core.modeling.model import ChurnModel
 
     return ChurnModel.load(path)
 
@@ -52,7 +52,7 @@ def _id_column(df, model):
     if col and col in df.columns:
         return col
     try:
-        from churn_core.roles import detect_roles
+        from churn_core.data.roles import detect_roles
 
         ids = detect_roles(df).id_columns
         if ids:
@@ -64,8 +64,8 @@ def _id_column(df, model):
 
 def run(args):
     from churn_core.errors import ChurnCoreError
-    from churn_core.offers import catalogue_to_records, default_catalogue, load_catalogue
-    from churn_core.simulate import (
+    from churn_core.retention.offers import catalogue_to_records, default_catalogue, load_catalogue
+    from churn_core.retention.simulate import (
         SimulationSettings,
         compute_assumed_effects,
         compute_model_effects,
@@ -114,7 +114,7 @@ def run(args):
 
 def _safe_csv_bytes(frame):
     try:
-        from churn_core.export import to_safe_csv_bytes
+        from churn_core.sharing.export import to_safe_csv_bytes
     except ImportError:  # export module not available: same rules, locally
         frame = frame.copy()
         for col in frame.columns:

@@ -16,8 +16,8 @@ def add_arguments(parser):
 
 
 def run(args):
-    from churn_core.sqlguard import check_sql, run_user_sql
-    from churn_core.store import SessionStore
+    from churn_core.analysis.sqlguard import check_sql, run_user_sql
+    from churn_core.data.store import SessionStore
 
     check_sql(args.query, ["customers"])  # refuse before reading the file
     df = load_table(args.file)

@@ -32,8 +32,8 @@ def add_arguments(parser):
 def load_with_roles(path, label=None, positive=None):
     """Read ``path`` and detect roles, with ``--label`` / ``--positive`` applied."""
     from churn_core.errors import ChurnCoreError
-    from churn_core.ingest import load_file
-    from churn_core.roles import coerce_positive, detect_positive, detect_roles
+    from churn_core.data.ingest import load_file
+    from churn_core.data.roles import coerce_positive, detect_positive, detect_roles
 
     load = load_file(path)
     roles = detect_roles(load.df)
@@ -55,7 +55,7 @@ def score_frame(model, df, lang="en", high=None, medium=None, explanation=None):
     """Scores table: id column (if any), churn_probability, risk_tier, reason_1..3, signals."""
     import pandas as pd
 
-    from churn_core.warning import TierConfig, compute_reasons, compute_signals, compute_tiers
+    from churn_core.modeling.warning import TierConfig, compute_reasons, compute_signals, compute_tiers
 
     proba = model.predict_proba(df)
     tiers = compute_tiers(proba, TierConfig(high_capacity=high, medium_capacity=medium))
@@ -74,9 +74,9 @@ def score_frame(model, df, lang="en", high=None, medium=None, explanation=None):
 
 def run(args):
     from churn_core.explain import compute_explanation
-    from churn_core.export import to_safe_csv_bytes
-    from churn_core.model import ChurnModel, _json_safe
-    from churn_core.warning import compute_drivers
+    from churn_core.sharing.export import to_safe_csv_bytes
+    from churn_core.modeling.model import ChurnModel, _json_safe
+    from churn_core.modeling.warning import compute_drivers
 
     load, roles = load_with_roles(args.file, args.label, args.positive)
     df = load.df

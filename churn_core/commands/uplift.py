@@ -36,7 +36,7 @@ def add_arguments(parser):
 
 def run(args):
     from churn_core.errors import ChurnCoreError
-    from churn_core.uplift import UpliftResult, load_campaign_frame, load_table
+    from churn_core.retention.uplift import UpliftResult, load_campaign_frame, load_table
 
     frame = load_table(args.file)
     dropped = []

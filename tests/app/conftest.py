@@ -12,8 +12,8 @@ SAMPLE = ROOT / "sample_data" / "customers.csv"
 @pytest.fixture(scope="session")
 def sample_dataset():
     """The bundled sample loaded and role-detected once for the whole test session."""
-    from churn_core.ingest import load_file
-    from churn_core.roles import detect_roles
+    from churn_core.data.ingest import load_file
+    from churn_core.data.roles import detect_roles
     from studio.state import Dataset
 
     load = load_file(SAMPLE)
@@ -23,7 +23,7 @@ def sample_dataset():
 @pytest.fixture(scope="session")
 def small_model(sample_dataset):
     """A churn model trained once on the sample (shared by every page test)."""
-    from churn_core.model import ChurnModel
+    from churn_core.modeling.model import ChurnModel
 
     return ChurnModel(random_state=0).fit(sample_dataset.df, sample_dataset.roles)
 

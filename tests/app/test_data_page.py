@@ -48,7 +48,7 @@ def test_sample_flow_loads_20000_rows_and_detects_the_label():
     assert len(specs) == 1
     assert specs[0]["layer"][0]["encoding"]["x"]["field"] == "churn_rate"
     bars = chart_frames(at)[0]
-    from churn_core.profile import compute_category_churn
+    from churn_core.data.profile import compute_category_churn
 
     expected = compute_category_churn(ds.df, ds.roles, at.selectbox(key="data_churn_by").value)
     assert bars["value"].tolist() == expected["value"].tolist()

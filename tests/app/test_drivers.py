@@ -2,7 +2,7 @@
 
 import pytest
 
-from churn_core.segments import Condition, Segment
+from churn_core.analysis.segments import Condition, Segment
 from tests.app.conftest import chart_rows, make_app
 
 PAGE = "pages/7_drivers.py"

@@ -48,7 +48,7 @@ def test_watch_list_high_tier_with_reasons(page, small_model, sample_dataset):
 
 
 def test_filter_by_signal_and_segment(sample_dataset, small_model):
-    from churn_core.segments import Condition, Segment
+    from churn_core.analysis.segments import Condition, Segment
 
     seg = Segment(name="Complainers", conditions=(Condition("complaints_12m", ">=", 2),))
     at = make_app(PAGE, dataset=sample_dataset, model=small_model, timeout=120,

@@ -13,8 +13,8 @@ PAGE = "pages/5_model.py"
 @pytest.fixture(scope="module")
 def small_dataset(tmp_path_factory):
     """3,000 sample customers: enough to train in a few seconds inside AppTest."""
-    from churn_core.ingest import load_file
-    from churn_core.roles import detect_roles
+    from churn_core.data.ingest import load_file
+    from churn_core.data.roles import detect_roles
     from studio.state import Dataset
 
     path = tmp_path_factory.mktemp("model_page") / "small.csv"
@@ -71,7 +71,7 @@ def test_cutoff_slider_moves_confusion(sample_dataset, small_model):
     at.slider(key="model_cutoff").set_value(0.2).run()
     assert not at.exception
     texts = " ".join(m.value for m in at.markdown)
-    from churn_core.metrics import compute_confusion
+    from churn_core.modeling.metrics import compute_confusion
 
     c = compute_confusion(small_model.test_y_, small_model.test_proba_, 0.2)
     assert f"{c['flagged']:,} customers flagged; {c['tp']:,} of them really left" in texts

@@ -152,7 +152,7 @@ def test_editing_one_customer_moves_the_risk(page):
 
 
 def test_saved_segment_targeting_stays_inside_the_segment(sample_dataset, small_model):
-    from churn_core.segments import Condition, Segment
+    from churn_core.analysis.segments import Condition, Segment
 
     complainers = Segment("Complainers", (Condition("complaints_12m", ">=", 2),))
     at = make_app(PAGE, dataset=sample_dataset, model=small_model, timeout=120,

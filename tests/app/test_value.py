@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from churn_core.segments import Condition, Segment
+from churn_core.analysis.segments import Condition, Segment
 from tests.app.conftest import make_app
 
 PAGE = "pages/3_value.py"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from churn_core.actionable import (OFFER_CODES, classify_feature, classify_features,
+from churn_core.retention.actionable import (OFFER_CODES, classify_feature, classify_features,
                                    offers_for_feature, theme_of)
 
 CASES = [

@@ -10,7 +10,7 @@ import pytest
 
 from churn_core import cli
 from churn_core.commands import simulate as simulate_command
-from churn_core.offers import default_catalogue, save_catalogue
+from churn_core.retention.offers import default_catalogue, save_catalogue
 from tests.core.test_simulate_model import sample_and_model  # noqa: F401 - shared session fixture
 
 ROOT_KEYS = ["budget", "cost", "targeted", "expected_saved", "expected_saved_low", "expected_saved_high",

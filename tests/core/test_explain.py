@@ -10,7 +10,7 @@ from churn_core.errors import ChurnCoreError
 
 
 class StandInModel:
-    """A tiny model with the attribute surface of ``churn_core.model.ChurnModel``.
+    """A tiny model with the attribute surface of ``churn_core.modeling.model.ChurnModel``.
 
     ``groups`` maps a business column to several model columns (like one-hot pieces), to test the
     summing back; by default every business column is one model column.

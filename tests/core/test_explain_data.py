@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from churn_core import explain
-from churn_core.model import ChurnModel
+from churn_core.modeling.model import ChurnModel
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import io
 import openpyxl
 import pandas as pd
 
-from churn_core.export import to_safe_csv_bytes, to_safe_excel_bytes
+from churn_core.sharing.export import to_safe_csv_bytes, to_safe_excel_bytes
 
 
 def _frame():

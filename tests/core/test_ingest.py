@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import ChurnCoreError
-from churn_core.ingest import detect_delimiter, detect_encoding, load_file
+from churn_core.data.ingest import detect_delimiter, detect_encoding, load_file
 
 ZH_TABLE = (
     "客户编号,性别,地区,年龄,账户余额,是否流失\n"

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import ChurnCoreError
-from churn_core.ingest import load_file
+from churn_core.data.ingest import load_file
 
 CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
@@ -197,7 +197,7 @@ def test_hostile_xml_entity_bomb_is_refused():
 
 
 def test_child_process_memory_cap_turns_into_a_clear_error(workbook_bytes):
-    from churn_core import ingest
+    from churn_core.data import ingest
 
     with pytest.raises(ChurnCoreError) as info:
         ingest._read_xlsx_rows(workbook_bytes, memory_bytes=12 * 1024**2)
@@ -205,7 +205,7 @@ def test_child_process_memory_cap_turns_into_a_clear_error(workbook_bytes):
 
 
 def test_child_process_timeout_is_a_clear_error(workbook_bytes):
-    from churn_core import ingest
+    from churn_core.data import ingest
 
     with pytest.raises(ChurnCoreError, match="longer than") as info:
         ingest._read_xlsx_rows(workbook_bytes, timeout_s=0.01)

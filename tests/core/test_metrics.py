@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_core import metrics as M
+from churn_core.modeling import metrics as M
 
 Y = np.array([1, 1, 0, 1, 0, 0, 0, 0, 0, 0])
 P = np.array([0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2, 0.15, 0.1, 0.05])

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import ChurnCoreError
-from churn_core.ingest import load_file
-from churn_core.model import ChurnModel
-from churn_core.roles import detect_roles
+from churn_core.data.ingest import load_file
+from churn_core.modeling.model import ChurnModel
+from churn_core.data.roles import detect_roles
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ROOT.parent / "shared" / "datasets"
@@ -112,7 +112,7 @@ def test_sample_leaks_excluded_with_reason(sample_with_leaks):
 
 
 def test_sample_planted_drivers_rank_top(sample_with_leaks):
-    from churn_core.warning import compute_drivers
+    from churn_core.modeling.warning import compute_drivers
 
     m, df = sample_with_leaks
     truth = json.loads((ROOT / "sample_data" / "ground_truth.json").read_text())["top_drivers"]

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import ChurnCoreError
-from churn_core.offers import (
+from churn_core.retention.offers import (
     OFFER_CODES,
     Lever,
     Offer,

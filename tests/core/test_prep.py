@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import ChurnCoreError
-from churn_core.prep import (OTHER, PrepConfig, Preprocessor, compute_gate, label_to_binary,
+from churn_core.modeling.prep import (OTHER, PrepConfig, Preprocessor, compute_gate, label_to_binary,
                              safe_feature_names)
 
 
@@ -170,8 +170,8 @@ def test_chinese_sample_gate():
     快照日期 the snapshot (kept out of the features, used for the backtest)."""
     from pathlib import Path
 
-    from churn_core.ingest import load_file
-    from churn_core.roles import detect_roles
+    from churn_core.data.ingest import load_file
+    from churn_core.data.roles import detect_roles
 
     df = load_file(Path(__file__).resolve().parents[2] / "sample_data" / "customers_zh_gbk.csv").df
     g = compute_gate(df, roles=detect_roles(df))

@@ -8,14 +8,14 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import ChurnCoreError
-from churn_core.ingest import load_file
-from churn_core.profile import (
+from churn_core.data.ingest import load_file
+from churn_core.data.profile import (
     compute_category_churn,
     compute_churn_spread,
     compute_profile,
     profile_summary,
 )
-from churn_core.roles import detect_roles
+from churn_core.data.roles import detect_roles
 
 TEXT = (
     "customer_id,region,balance,opened,active,churn\n"

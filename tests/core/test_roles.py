@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import ChurnCoreError
-from churn_core.roles import (
+from churn_core.data.roles import (
     Roles,
     coerce_positive,
     detect_label,

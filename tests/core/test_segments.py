@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_core import segments as S
+from churn_core.analysis import segments as S
 from churn_core.errors import ChurnCoreError
-from churn_core.segments import Condition, Segment
-from churn_core.store import SessionStore
+from churn_core.analysis.segments import Condition, Segment
+from churn_core.data.store import SessionStore
 
 
 # (condition, sql, params, english, chinese)

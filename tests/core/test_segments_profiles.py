@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_core import segments as S
-from churn_core.segments import Condition, Segment
-from churn_core.store import SessionStore
+from churn_core.analysis import segments as S
+from churn_core.analysis.segments import Condition, Segment
+from churn_core.data.store import SessionStore
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +215,7 @@ def test_sample_ready_made_cover_everyone(sample):
 
 
 def test_date_condition_sql_equals_mask(sample_path, tmp_path):
-    from churn_core.ingest import load_file
+    from churn_core.data.ingest import load_file
 
     df = load_file(sample_path).df
     store = SessionStore(root_dir=tmp_path / "dates")
@@ -234,6 +234,6 @@ def test_engine_modules_do_not_import_streamlit():
     import subprocess
     import sys
 
-    code = ("import sys, churn_core.segments, churn_core.value, churn_core.sqlguard, churn_core.sql_worker;"
+    code = ("import sys, churn_core.analysis.segments, churn_core.analysis.value, churn_core.analysis.sqlguard, churn_core.analysis.sql_worker;"
             "assert 'streamlit' not in sys.modules")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0

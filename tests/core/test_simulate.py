@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import ChurnCoreError
-from churn_core.offers import Offer, OfferCatalogue, default_catalogue
-from churn_core.simulate import (
+from churn_core.retention.offers import Offer, OfferCatalogue, default_catalogue
+from churn_core.retention.simulate import (
     SimulationSettings,
     compute_assumed_effects,
     compute_custom_effects,

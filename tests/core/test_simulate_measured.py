@@ -4,15 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_core import synth
-from churn_core.offers import default_catalogue
-from churn_core.simulate import (
+from churn_core.data import synth
+from churn_core.retention.offers import default_catalogue
+from churn_core.retention.simulate import (
     SimulationSettings,
     compute_measured_effects,
     compute_simulation,
     prepare_inputs_from_frame,
 )
-from churn_core.uplift import UpliftResult, load_campaign_frame
+from churn_core.retention.uplift import UpliftResult, load_campaign_frame
 
 
 @pytest.fixture(scope="module")

@@ -3,17 +3,17 @@
 import numpy as np
 import pytest
 
-from churn_core import synth
-from churn_core.offers import default_catalogue, detect_lever_columns
-from churn_core.simulate import compute_customer_offers, compute_model_effects
+from churn_core.data import synth
+from churn_core.retention.offers import default_catalogue, detect_lever_columns
+from churn_core.retention.simulate import compute_customer_offers, compute_model_effects
 
 
 @pytest.fixture(scope="session")
 def sample_and_model(sample_path):
     """The sample and a small churn model on its first 5,000 rows (shared with the CLI tests)."""
-    from churn_core.ingest import load_file
-    from churn_core.model import ChurnModel
-    from churn_core.roles import detect_roles
+    from churn_core.data.ingest import load_file
+    from churn_core.modeling.model import ChurnModel
+    from churn_core.data.roles import detect_roles
 
     df = load_file(sample_path).df
     model = ChurnModel(n_estimators=60, cv_folds=0, random_state=0).fit(df.head(5000), detect_roles(df))

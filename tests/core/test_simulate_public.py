@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_core.ingest import load_file
-from churn_core.offers import default_catalogue, detect_lever_columns
-from churn_core.simulate import (
+from churn_core.data.ingest import load_file
+from churn_core.retention.offers import default_catalogue, detect_lever_columns
+from churn_core.retention.simulate import (
     SimulationSettings,
     compute_assumed_effects,
     compute_customer_value,

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from churn_core.errors import ChurnCoreError
-from churn_core.offers import default_catalogue
-from churn_core.report import build_report_html
-from churn_core.simulate import SimulationSettings, compute_assumed_effects, compute_simulation, prepare_inputs
+from churn_core.retention.offers import default_catalogue
+from churn_core.sharing.report import build_report_html
+from churn_core.retention.simulate import SimulationSettings, compute_assumed_effects, compute_simulation, prepare_inputs
 
 
 @pytest.fixture(scope="module")

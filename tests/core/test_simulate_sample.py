@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_core import synth
-from churn_core.offers import default_catalogue
-from churn_core.simulate import SimulationSettings, compute_custom_effects, compute_simulation, prepare_inputs_from_frame
+from churn_core.data import synth
+from churn_core.retention.offers import default_catalogue
+from churn_core.retention.simulate import SimulationSettings, compute_custom_effects, compute_simulation, prepare_inputs_from_frame
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_optimiser_keeps_more_value_than_the_baselines(plan):
 
 def test_counting_customers_the_optimiser_saves_more_than_the_riskiest_in_the_generators_world(true_inputs, sample):
     cat, inputs = true_inputs
-    from churn_core.simulate import prepare_inputs
+    from churn_core.retention.simulate import prepare_inputs
 
     counted = prepare_inputs(inputs.p, inputs.effects, None, inputs.eligibility, inputs.customer_ids)
     settings = SimulationSettings(budget=150_000, objective="saved_value", n_draws=1000)

@@ -3,7 +3,7 @@
 import pytest
 
 from churn_core.errors import ChurnCoreError
-from churn_core.sqlguard import check_sql, example_queries
+from churn_core.analysis.sqlguard import check_sql, example_queries
 
 TABLES = ["customers", "scores"]
 

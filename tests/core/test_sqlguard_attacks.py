@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import ChurnCoreError
-from churn_core.sqlguard import ensure_snapshot, run_user_sql, run_worker
-from churn_core.store import SessionStore
+from churn_core.analysis.sqlguard import ensure_snapshot, run_user_sql, run_worker
+from churn_core.data.store import SessionStore
 
 TOKEN = "attack_" + uuid.uuid4().hex[:8]
 TMP = Path(tempfile.gettempdir())

@@ -5,8 +5,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from churn_core.sqlguard import SNAPSHOT_DIR, ensure_snapshot, run_user_sql, store_fingerprint
-from churn_core.store import SessionStore
+from churn_core.analysis.sqlguard import SNAPSHOT_DIR, ensure_snapshot, run_user_sql, store_fingerprint
+from churn_core.data.store import SessionStore
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import ChurnCoreError
-from churn_core.store import SessionStore, quote_identifier
+from churn_core.data.store import SessionStore, quote_identifier
 
 
 @pytest.fixture

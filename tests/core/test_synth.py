@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_core import synth
+from churn_core.data import synth
 from churn_core.errors import ChurnCoreError
 
 ROOT = Path(__file__).resolve().parents[2]

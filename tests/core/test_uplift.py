@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_core import synth, uplift
+from churn_core.data import synth
+from churn_core.retention import uplift
 from churn_core.errors import ChurnCoreError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_core import segments as S
-from churn_core import value as V
+from churn_core.analysis import segments as S
+from churn_core.analysis import value as V
 from churn_core.errors import ChurnCoreError
-from churn_core.store import SessionStore
+from churn_core.data.store import SessionStore
 
 
 @pytest.fixture(scope="module")

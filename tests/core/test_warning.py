@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import ChurnCoreError
-from churn_core.warning import (SignalThresholds, TierConfig, compute_profit_curve,
+from churn_core.modeling.warning import (SignalThresholds, TierConfig, compute_profit_curve,
                                 compute_score_distribution, compute_signals, compute_tiers,
                                 compute_watch_list, describe_signals, detect_signal_columns,
                                 build_score_distribution_chart)

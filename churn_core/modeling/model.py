@@ -3,7 +3,7 @@
 :class:`ChurnModel` follows scikit-learn habits: settings in ``__init__``, ``fit(df, roles)``
 returns ``self``, results in trailing-underscore attributes. What it does in ``fit``:
 
-1. the gate (:func:`churn_core.prep.compute_gate`): label -> 0/1, ids, leaks, free text out;
+1. the gate (:func:`churn_core.modeling.prep.compute_gate`): label -> 0/1, ids, leaks, free text out;
 2. a stratified held-out **test** set (20%; grouped by customer when a customer has several
    snapshot rows, so no customer is on both sides), never used until the final figures;
 3. on the other 80%, **cross-fitting** (up to ``cv_max_rows`` rows): k boosters, each early-stopped
@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from churn_core import metrics as M
+from churn_core.modeling import metrics as M
 from churn_core.errors import ChurnCoreError
-from churn_core.prep import PrepConfig, Preprocessor, compute_gate, label_to_binary
+from churn_core.modeling.prep import PrepConfig, Preprocessor, compute_gate, label_to_binary
 
 __all__ = ["ChurnModel", "FORMAT_VERSION"]
 
@@ -183,7 +183,7 @@ class ChurnModel:
         Parameters
         ----------
         df : pandas.DataFrame
-        roles : churn_core.roles.Roles, optional
+        roles : churn_core.data.roles.Roles, optional
         progress : callable, optional
             Overrides the ``progress`` setting for this call.
 
@@ -382,7 +382,7 @@ class ChurnModel:
         col = self.snapshot_column_
         if col is None:
             return None
-        from churn_core.prep import _to_datetime_if_mostly
+        from churn_core.modeling.prep import _to_datetime_if_mostly
 
         snaps = _to_datetime_if_mostly(data[col])
         if snaps is None or snaps.nunique() < 2:
@@ -485,7 +485,7 @@ class ChurnModel:
         """Read a model written by :meth:`save`."""
         import xgboost as xgb
 
-        from churn_core.prep import GateReport
+        from churn_core.modeling.prep import GateReport
 
         d = Path(directory)
         path = d / "model.json"

@@ -1,6 +1,6 @@
-"""Child process that runs ONE user SQL query under OS limits: ``python -m churn_core.sql_worker``.
+"""Child process that runs ONE user SQL query under OS limits: ``python -m churn_core.analysis.sql_worker``.
 
-Started by :func:`churn_core.sqlguard.run_user_sql` (``subprocess``, never a fork of the server).
+Started by :func:`churn_core.analysis.sqlguard.run_user_sql` (``subprocess``, never a fork of the server).
 Protocol:
 
 * stdin: one JSON object ``{"tables": {name: parquet_path}, "sql": str, "max_rows": int,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import ChurnCoreError
-from churn_core.roles import label_to_binary
+from churn_core.data.roles import label_to_binary
 
 __all__ = ["compute_profile", "compute_category_churn", "compute_churn_spread", "profile_summary",
            "build_category_churn_chart", "PROFILE_COLUMNS"]
@@ -41,7 +41,7 @@ def compute_profile(df, roles):
     Parameters
     ----------
     df : pandas.DataFrame
-    roles : churn_core.roles.Roles
+    roles : churn_core.data.roles.Roles
 
     Returns
     -------

@@ -3,7 +3,7 @@
 ``load_file(source)`` reads CSV/TSV/TXT (any common delimiter, quoting, CRLF, thousands separators
 and decimal commas) in UTF-8, UTF-8 with BOM, UTF-16, GB18030/GBK or Big5, detected in Python from a
 short candidate list, and ``.xlsx`` workbooks parsed in a child process with a memory cap and a
-timeout (see ``churn_core.excel_worker``), so a hostile workbook cannot take the server down.
+timeout (see ``churn_core.data.excel_worker``), so a hostile workbook cannot take the server down.
 
 Row accounting is exact: every record after the header is either loaded or rejected with its line
 number, a reason code and the raw text, so ``rows_in_file == rows_loaded + rows_rejected`` holds
@@ -1013,11 +1013,11 @@ def _read_xlsx_rows(data, sheet=None, *, timeout_s=None, memory_bytes=None):
         timeout_s = min(EXCEL_TIMEOUT_MAX_S, EXCEL_TIMEOUT_S + EXCEL_TIMEOUT_PER_MB_S * len(data) / 1e6)
     memory_bytes = EXCEL_MEMORY_BYTES if memory_bytes is None else memory_bytes
     env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parent.parent)
+    package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = package_root + os.pathsep + env.get("PYTHONPATH", "")
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = "1"
-    cmd = [sys.executable, "-m", "churn_core.excel_worker", str(int(memory_bytes)),
+    cmd = [sys.executable, "-m", "churn_core.data.excel_worker", str(int(memory_bytes)),
            str(MAX_COLUMNS), sheet or ""]
     try:
         proc = subprocess.run(cmd, input=data, capture_output=True, timeout=timeout_s, env=env)

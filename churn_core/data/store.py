@@ -12,7 +12,7 @@ in the order that DuckDB accepts (see ``shared/PITFALLS.md``):
 DuckDB has no statement timeout, so :meth:`SessionStore.query` interrupts the same connection
 from a timer thread. ``memory_limit`` does not cover every allocation (a huge ``repeat()`` goes
 past it), which is why user-typed SQL runs in a child process with OS limits
-(``churn_core.sqlguard``); this store runs the engine's own, known queries.
+(``churn_core.analysis.sqlguard``); this store runs the engine's own, known queries.
 """
 
 import re

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import ChurnCoreError
-from churn_core.segments import TABLE, Segment, churn_sql, quote_ident
+from churn_core.analysis.segments import TABLE, Segment, churn_sql, quote_ident
 
 PROBA_TABLE = "churn_proba"
 
@@ -187,9 +187,9 @@ def compute_value(store, cols, assumptions=None, grouping=None, proba=None, segm
     Parameters
     ----------
     store : SessionStore
-    cols : churn_core.segments.ColumnMap
+    cols : churn_core.analysis.segments.ColumnMap
     assumptions : ValueAssumptions, optional
-    grouping : None, list of str, or churn_core.segments.Segmentation
+    grouping : None, list of str, or churn_core.analysis.segments.Segmentation
         Groups to report (None: the whole base in one row).
     proba : array-like, optional
         The churn model's probability per customer, in the table's row order; without it the

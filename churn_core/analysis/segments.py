@@ -575,7 +575,7 @@ def detect_columns(df, roles=None):
     Parameters
     ----------
     df : pandas.DataFrame
-    roles : churn_core.roles.Roles, optional
+    roles : churn_core.data.roles.Roles, optional
         Gives the label, its positive value and the id columns (ignored for every other field).
 
     Returns

@@ -54,7 +54,7 @@ _TRUE_WORDS = {"1", "1.0", "true", "yes", "y", "是", "churned", "yes_churn", "a
 def load_table(path):
     """Read a CSV/Excel file through the ingestion layer (pandas CSV fallback until it exists)."""
     try:
-        from churn_core import ingest  # noqa: PLC0415 - optional until ingestion lands
+        from churn_core.data import ingest  # noqa: PLC0415 - optional until ingestion lands
     except ImportError:
         ingest = None
     if ingest is not None and hasattr(ingest, "load_file"):

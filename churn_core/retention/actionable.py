@@ -127,7 +127,7 @@ def classify_features(features, roles=None):
     Parameters
     ----------
     features : iterable of str
-    roles : dict or churn_core.roles.Roles, optional
+    roles : dict or churn_core.data.roles.Roles, optional
         Column roles (``{column: role}`` or an object with a ``roles`` dict).
 
     Returns

@@ -97,7 +97,7 @@ def _e(value):
 
 
 def build_report_html(result, catalogue, lang="en", scenario_name=None, data_name=None, generated_at=None):
-    """The one-page summary of ``result`` (a :class:`~churn_core.simulate.SimulationResult`).
+    """The one-page summary of ``result`` (a :class:`~churn_core.retention.simulate.SimulationResult`).
 
     Parameters
     ----------

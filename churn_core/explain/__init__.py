@@ -553,7 +553,7 @@ def compute_explanation(model, df, *, sample=None, progress=None, chunk_size=250
 
     Parameters
     ----------
-    model : churn_core.model.ChurnModel
+    model : churn_core.modeling.model.ChurnModel
         A fitted churn model (``booster_``, ``transform``, ``feature_names_``, ``feature_map_``,
         ``display_names_``, ``id_column_``).
     df : pandas.DataFrame
@@ -625,7 +625,7 @@ def compute_global_importance(model, df=None, *, explanation=None, sample=None, 
     pandas.DataFrame
         ``feature`` (display name), ``mean_abs_shap``, ``mean_shap``, ``column``, ``actionable``.
     """
-    from churn_core.actionable import is_actionable
+    from churn_core.retention.actionable import is_actionable
 
     if explanation is None:
         explanation = compute_explanation(model, df, sample=sample)
@@ -666,7 +666,7 @@ def compute_reason_codes(explanation, k=3, actionable_only=False, min_points=Non
     points : numpy.ndarray
         ``(n, k)`` float32 probability points of those drivers (0 where none).
     """
-    from churn_core.actionable import is_actionable
+    from churn_core.retention.actionable import is_actionable
 
     c = explanation.contributions
     n, f = c.shape
@@ -844,7 +844,7 @@ def compute_top_reasons(
         Number of reasons per customer (columns ``reason_1..reason_k``).
     lang : {"en", "zh"}
     actionable_only : bool
-        Only drivers the bank can act on (:mod:`churn_core.actionable`).
+        Only drivers the bank can act on (:mod:`churn_core.retention.actionable`).
     explanation : Explanation, optional
         Reuse an explanation of exactly these rows instead of recomputing it.
     priority : array-like, optional
@@ -1507,7 +1507,7 @@ def compute_segment_drivers(explanation, mask, actionable_only=False):
         ``difference``, ``mean_abs``, ``points`` (mean probability points inside the segment),
         sorted by ``mean_contribution`` (largest risk raisers first).
     """
-    from churn_core.actionable import is_actionable
+    from churn_core.retention.actionable import is_actionable
 
     m = _mask(explanation, mask)
     c = explanation.contributions.astype(np.float64)

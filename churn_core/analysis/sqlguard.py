@@ -9,7 +9,7 @@ Two layers:
    (``read_csv``, ``read_parquet``, ``glob``, ``read_text``, ``duckdb_settings``...), file paths or
    unknown names used as tables (replacement scans of files or Python variables), other catalogs
    and a few scalar functions that reveal the environment.
-2. :func:`run_user_sql` runs what passed in a child process (``python -m churn_core.sql_worker``)
+2. :func:`run_user_sql` runs what passed in a child process (``python -m churn_core.analysis.sql_worker``)
    with ``RLIMIT_AS``, a CPU limit, no file writes, a wall-clock kill and its own locked-down
    DuckDB loaded from a Parquet snapshot of this session's tables (written once per data
    fingerprint in the session folder). Anything that slipped through layer 1 meets
@@ -47,7 +47,7 @@ MAX_OUTPUT_BYTES = 256 * 2**20
 SNAPSHOT_DIR = "sql_snapshot"
 
 _snapshot_lock = threading.Lock()
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _refuse(code, message, **params):
@@ -235,7 +235,7 @@ def run_worker(request, timeout_s=TIMEOUT_S, cwd=None):
     """
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-B", "-m", "churn_core.sql_worker"],
+        [sys.executable, "-B", "-m", "churn_core.analysis.sql_worker"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -319,7 +319,7 @@ def run_user_sql(store, sql, max_rows=MAX_ROWS, timeout_s=TIMEOUT_S, memory_limi
 
     Parameters
     ----------
-    store : churn_core.store.SessionStore
+    store : churn_core.data.store.SessionStore
         The session store (its tables are what the query sees, as of now).
     sql : str
     max_rows : int, default 10,000

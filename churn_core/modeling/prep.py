@@ -399,7 +399,7 @@ def compute_gate(df, label=None, positive=None, roles=None, config=None):
         Label column; detected from ``roles`` or by name when omitted.
     positive : object, optional
         Label value meaning "churned"; detected when omitted.
-    roles : churn_core.roles.Roles, optional
+    roles : churn_core.data.roles.Roles, optional
         Column roles from the Data page (id columns, label, text...).
     config : PrepConfig, optional
 

@@ -577,7 +577,7 @@ def _ground_truth(customers, campaign):
     arms = campaign.groupby("arm", sort=False)["churned"].agg(["size", "mean"])
     return {
         "model": "P(churn) = sigmoid(intercept + sum_j weight_j * g_j(x_j)); "
-                 "see churn_core/synth.py for g_j",
+                 "see churn_core/data/synth.py for g_j",
         "intercept": INTERCEPT,
         "drivers": drivers,
         "top_drivers": sorted(importance, key=lambda c: -importance[c]),

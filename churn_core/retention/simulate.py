@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import ChurnCoreError
-from churn_core.offers import OfferCatalogue, apply_levers, compute_eligibility, detect_lever_columns
+from churn_core.retention.offers import OfferCatalogue, apply_levers, compute_eligibility, detect_lever_columns
 
 OBJECTIVES = ("net_value", "saved_value")
 TARGETINGS = ("optimiser", "risk", "random", "mask")
@@ -229,9 +229,9 @@ def compute_custom_effects(base, catalogue, se=None, source="custom"):
 def compute_customer_value(df, roles=None, assumptions=None):
     """Yearly value of keeping each customer, and where it came from.
 
-    1. ``"contribution"``: the value page's yearly contribution (``churn_core.value``:
+    1. ``"contribution"``: the value page's yearly contribution (``churn_core.analysis.value``:
        balance x margin + other assets x margin + products x margin + fees - cost to serve, with
-       its default :class:`~churn_core.value.ValueAssumptions` unless ``assumptions`` is given),
+       its default :class:`~churn_core.analysis.value.ValueAssumptions` unless ``assumptions`` is given),
        computed with the very SQL expression the value page uses, on a private in-memory DuckDB.
        It can be negative (keeping a loss-making customer costs money).
     2. ``"assets"`` / ``"balance"``: 1% a year of total assets (or balance), :data:`VALUE_MARGIN`;
@@ -268,8 +268,8 @@ def compute_customer_value(df, roles=None, assumptions=None):
 def _contribution(df, roles, assumptions):
     import duckdb
 
-    from churn_core.segments import detect_columns
-    from churn_core.value import ValueAssumptions, contribution_sql
+    from churn_core.analysis.segments import detect_columns
+    from churn_core.analysis.value import ValueAssumptions, contribution_sql
 
     cols = detect_columns(df, roles)
     sql, params = contribution_sql(cols, assumptions or ValueAssumptions(), alias="c")

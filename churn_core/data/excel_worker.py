@@ -1,6 +1,6 @@
 """Child process that parses an .xlsx workbook under an OS memory cap.
 
-Run by ``churn_core.ingest`` as ``python -m churn_core.excel_worker MEMORY_BYTES MAX_COLUMNS [SHEET]``
+Run by ``churn_core.data.ingest`` as ``python -m churn_core.data.excel_worker MEMORY_BYTES MAX_COLUMNS [SHEET]``
 with the workbook's bytes on stdin. It caps its own address space (``RLIMIT_AS``) and CPU time
 before importing openpyxl, reads the sheet in read-only streaming mode (defusedxml guards against
 entity bombs when installed), and writes one JSON object on stdout::
