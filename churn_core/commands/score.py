@@ -36,7 +36,7 @@ def _check_spark():
 
 
 def run(args):
-    from churn_core.commands.train import score_frame
+    from churn_core.modeling.scoring import score_frame, tier_counts
     from churn_core.errors import ChurnCoreError
     from churn_core.sharing.export import to_safe_csv_bytes
     from churn_core.data.ingest import load_file
@@ -55,9 +55,8 @@ def run(args):
     if out.parent and not out.parent.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(to_safe_csv_bytes(scores))
-    tiers = scores["risk_tier"].value_counts().reindex(["High", "Medium", "Low"], fill_value=0)
     summary = {"rows": int(len(scores)), "out": str(out), "engine": args.engine,
                "mean_probability": round(float(scores["churn_probability"].mean()), 6),
-               "tiers": {k: int(v) for k, v in tiers.items()}}
+               "tiers": tier_counts(scores)}
     sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
     return 0

@@ -51,28 +51,8 @@ def load_with_roles(path, label=None, positive=None):
     return load, roles
 
 
-def score_frame(model, df, lang="en", high=None, medium=None, explanation=None):
-    """Scores table: id column (if any), churn_probability, risk_tier, reason_1..3, signals."""
-    import pandas as pd
-
-    from churn_core.modeling.warning import TierConfig, compute_reasons, compute_signals, compute_tiers
-
-    proba = model.predict_proba(df)
-    tiers = compute_tiers(proba, TierConfig(high_capacity=high, medium_capacity=medium))
-    reasons = compute_reasons(model, df, k=3, lang=lang, explanation=explanation)
-    signals = compute_signals(df)
-    out = pd.DataFrame(index=df.index)
-    if model.id_column_ and model.id_column_ in df.columns:
-        out[model.id_column_] = df[model.id_column_].to_numpy()
-    out["churn_probability"] = proba.round(6)
-    out["risk_tier"] = tiers.astype(str).to_numpy()
-    for j in (1, 2, 3):
-        out[f"reason_{j}"] = reasons[f"reason_{j}"].to_numpy()
-    out["signals"] = signals["signals"].to_numpy()
-    return out.reset_index(drop=True)
-
-
 def run(args):
+    from churn_core.modeling.scoring import score_frame, tier_counts
     from churn_core.explain import compute_explanation
     from churn_core.sharing.export import to_safe_csv_bytes
     from churn_core.modeling.model import ChurnModel, _json_safe
@@ -96,7 +76,7 @@ def run(args):
         "label": model.label_, "positive": model.positive_, "features": list(model.features_),
         "excluded_columns": dict(model.excluded_), "flagged": dict(model.flagged_),
         "id_column": model.id_column_, "rows_scored": int(len(scores)),
-        "tiers": scores["risk_tier"].value_counts().reindex(["High", "Medium", "Low"], fill_value=0).to_dict(),
+        "tiers": tier_counts(scores),
         "top_drivers": drivers["feature"].head(5).tolist(),
         "model_card": model.model_card(),
     })

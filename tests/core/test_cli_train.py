@@ -47,14 +47,20 @@ def test_metrics_json_keys_and_values(trained):
 
 
 def test_scores_csv(trained):
-    _, out, _ = trained
+    _, out, df = trained
     raw = (out / "scores.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     s = pd.read_csv(out / "scores.csv")
-    assert list(s.columns) == ["customer_id", "churn_probability", "risk_tier", "reason_1", "reason_2",
-                               "reason_3", "signals"]
+    assert list(s.columns) == ["customer_id", "churn_probability", "status", "risk_tier", "reason_1",
+                               "reason_2", "reason_3", "points_1", "points_2", "points_3", "signals"]
     assert len(s) == 6000
-    assert s["risk_tier"].value_counts().to_dict() == {"Low": 4200, "Medium": 1200, "High": 600}
+    churned = int(df["churned"].head(6000).sum())
+    active = 6000 - churned
+    assert (s["status"] == "churned").sum() == churned
+    assert (s.loc[s["status"] == "churned", "risk_tier"] == "Left").all()
+    assert s["risk_tier"].value_counts().to_dict() == {
+        "Low": active - round(0.1 * active) - round(0.2 * active), "Medium": round(0.2 * active),
+        "High": round(0.1 * active), "Left": churned}
     assert s["churn_probability"].between(0, 1).all()
     high = s[s["risk_tier"] == "High"]
     assert high["reason_1"].str.contains("raises the risk").all()
@@ -78,7 +84,13 @@ def test_score_new_customers_with_unseen_values(trained, capsys):
     capsys.readouterr()
     assert main(["score", str(path), "--model", str(out), "--out", str(dest)]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["rows"] == 100 and summary["tiers"] == {"High": 10, "Medium": 20, "Low": 70}
+    churned = int(new["churned"].sum())
+    active = 100 - churned
+    expected = {"High": round(0.1 * active), "Medium": round(0.2 * active)}
+    expected["Low"] = active - expected["High"] - expected["Medium"]
+    if churned:
+        expected["Left"] = churned
+    assert summary["rows"] == 100 and summary["tiers"] == expected
     s = pd.read_csv(dest)
     assert s["customer_id"].tolist() == new["customer_id"].tolist()
 
