@@ -6,6 +6,7 @@ import pytest
 import xgboost as xgb
 
 from churn_core import explain
+from churn_core.explain import treeshap
 from churn_core.errors import ChurnCoreError
 
 
@@ -209,8 +210,8 @@ def messy():
 def test_pattern_method_equals_xgboost_pred_contribs(messy, depth, one_hot):
     model = StandInModel(FEATURES, rounds=25, depth=depth, one_hot=one_hot).fit(messy)
     X = model.transform(messy)
-    native = explain._raw_contribs(model, X, method="native")
-    patterns = explain._raw_contribs(model, X, method="patterns")
+    native = treeshap._raw_contribs(model, X, method="native")
+    patterns = treeshap._raw_contribs(model, X, method="patterns")
     assert patterns.shape == native.shape
     assert np.abs(patterns - native).max() < 1e-5
 
@@ -235,19 +236,19 @@ def test_unknown_method_is_refused(toy_model, toy):
 def test_deep_trees_use_several_pattern_words(messy):
     """Depth-6 trees have up to 63 splits: more than one 62-bit word of outcomes per row."""
     model = StandInModel(FEATURES, rounds=8, depth=6).fit(messy)
-    trees = explain._parsed_trees(model.booster_)
+    trees = treeshap._parsed_trees(model.booster_)
     assert trees is not None
     assert max(len(t["feature"]) for t in trees) > 31
     X = model.transform(messy)
-    native = explain._raw_contribs(model, X, method="native")
-    patterns = explain._raw_contribs(model, X, method="patterns")
+    native = treeshap._raw_contribs(model, X, method="native")
+    patterns = treeshap._raw_contribs(model, X, method="patterns")
     assert np.abs(patterns - native).max() < 1e-5
 
 
 def test_two_words_split_the_same_rows(monkeypatch, messy):
-    monkeypatch.setattr(explain, "WORD_BITS", 5)  # force several words on small trees
+    monkeypatch.setattr(treeshap, "WORD_BITS", 5)  # force several words on small trees
     model = StandInModel(FEATURES, rounds=10, depth=4).fit(messy)
     X = model.transform(messy)
-    native = explain._raw_contribs(model, X, method="native")
-    patterns = explain._raw_contribs(model, X, method="patterns")
+    native = treeshap._raw_contribs(model, X, method="native")
+    patterns = treeshap._raw_contribs(model, X, method="patterns")
     assert np.abs(patterns - native).max() < 1e-5
