@@ -61,7 +61,7 @@ saved = st.session_state.get("_sql_result")
 if saved and saved[0] == ds.key:
     _, ran, result = saved
     st.caption(t("sql.summary", rows=f"{len(result.frame):,}", seconds=f"{result.elapsed_s:.2f}"))
-    if result.truncated:
-        st.warning(t("sql.truncated", rows=f"{result.max_rows:,}"))
+    if result.truncation:
+        st.warning(t(result.truncation[0], **result.truncation[1]))
     st.dataframe(result.frame, hide_index=True, width="stretch")
     ui.download_buttons(result.frame, "sql_result", key="sql_result")

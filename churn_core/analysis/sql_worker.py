@@ -4,9 +4,11 @@ Started by :func:`churn_core.analysis.sqlguard.run_user_sql` (``subprocess``, ne
 Protocol:
 
 * stdin: one JSON object ``{"tables": {name: parquet_path}, "sql": str, "max_rows": int,
-  "memory_limit_mb": int, "address_space_mb": int, "cpu_s": int}``;
-* stdout: the result as an Arrow IPC stream (at most ``max_rows`` rows);
-* stderr: one JSON line, ``{"ok": true, "rows": n, "truncated": bool, "maxrss_kb": k}`` or
+  "max_bytes": int, "memory_limit_mb": int, "address_space_mb": int, "cpu_s": int}``;
+* stdout: the result as an Arrow IPC stream (at most ``max_rows`` rows and about ``max_bytes``
+  bytes of Arrow data: the rows are read in small batches and reading stops at either cap);
+* stderr: one JSON line, ``{"ok": true, "rows": n, "bytes": b, "truncated": bool,
+  "truncated_by": null | "rows" | "bytes", "maxrss_kb": k}`` or
   ``{"ok": false, "code": "...", "message": "..."}``.
 
 Limits set before DuckDB is imported: address space (``RLIMIT_AS``, so a huge ``repeat()`` fails
@@ -38,6 +40,48 @@ def _limit(kind, value):
     if hard != resource.RLIM_INFINITY:
         value = min(value, hard)
     resource.setrlimit(kind, (value, hard if hard != resource.RLIM_INFINITY else value))
+
+
+BATCH_ROWS = 256
+
+
+def _capped_result(relation, max_rows, max_bytes, pa):
+    """The first rows of ``relation`` within ``max_rows`` rows and ``max_bytes`` Arrow bytes.
+
+    Reads small batches and stops as soon as a cap is passed, so a huge result is never built.
+    Returns ``(table, truncated_by)`` with ``truncated_by`` None, ``"rows"`` or ``"bytes"``.
+    """
+    reader = relation.to_arrow_reader(max(1, min(max_rows + 1, BATCH_ROWS)))
+    batches, rows, size, truncated_by = [], 0, 0, None
+    for batch in reader:
+        if rows + batch.num_rows > max_rows:
+            batch = batch.slice(0, max_rows - rows)
+            truncated_by = "rows"
+        if size + batch.nbytes > max_bytes:
+            keep = _rows_within(batch, max_bytes - size)
+            batch = batch.slice(0, keep)
+            truncated_by = "bytes"
+        if batch.num_rows:
+            batches.append(batch)
+            rows += batch.num_rows
+            size += batch.nbytes
+        if truncated_by:
+            break
+    schema = reader.schema
+    table = pa.Table.from_batches(batches, schema=schema) if batches else schema.empty_table()
+    return table, truncated_by
+
+
+def _rows_within(batch, budget):
+    """Largest ``k`` such that the first ``k`` rows of ``batch`` take at most ``budget`` bytes."""
+    low, high = 0, batch.num_rows
+    while low < high:
+        mid = (low + high + 1) // 2
+        if batch.slice(0, mid).nbytes <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
 def main():
@@ -77,16 +121,9 @@ def main():
         return EXIT_REFUSED
 
     max_rows = int(request.get("max_rows", 10000))
+    max_bytes = int(request.get("max_bytes", 16 * mb))
     try:
-        reader = con.sql(sql).to_arrow_reader(min(max_rows + 1, 2048) or 1)
-        batches, rows = [], 0
-        for batch in reader:
-            batches.append(batch)
-            rows += batch.num_rows
-            if rows > max_rows:
-                break
-        schema = reader.schema
-        table = pa.Table.from_batches(batches, schema=schema) if batches else schema.empty_table()
+        table, truncated_by = _capped_result(con.sql(sql), max_rows, max_bytes, pa)
     except MemoryError:
         _report({"ok": False, "code": "sql.out_of_memory", "message": "The query needs more memory than allowed."})
         return EXIT_OOM
@@ -96,9 +133,6 @@ def main():
     except duckdb.Error as exc:
         _report({"ok": False, "code": "sql.query_failed", "message": str(exc).strip()})
         return EXIT_FAILED
-    truncated = table.num_rows > max_rows
-    if truncated:
-        table = table.slice(0, max_rows)
     out = sys.stdout.buffer
     with pa.ipc.new_stream(out, table.schema) as writer:
         writer.write_table(table)
@@ -106,7 +140,9 @@ def main():
     _report({
         "ok": True,
         "rows": table.num_rows,
-        "truncated": truncated,
+        "bytes": table.nbytes,
+        "truncated": truncated_by is not None,
+        "truncated_by": truncated_by,
         "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     })
     return EXIT_OK

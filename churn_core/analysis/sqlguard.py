@@ -17,6 +17,13 @@ Two layers:
 
 DuckDB's ``memory_limit`` alone does not stop ``repeat('x', 2000000000)`` (see PITFALLS), which is
 why the child exists; the server process never runs user SQL.
+
+Limits, all checked before anything recursive runs on the text: at most :data:`MAX_SQL_CHARS`
+characters and :data:`MAX_DEPTH` levels of parentheses (a linear scan), then DuckDB's parser with
+``max_expression_depth`` set to :data:`MAX_DEPTH` (so ``1 + 1 + ... + 1`` with 500 terms is refused
+by the parser instead of reaching Python's recursion limit), then an iterative walk of the parse
+tree. Results are capped in rows (:data:`MAX_ROWS`) *and* bytes (:data:`MAX_RESULT_BYTES`) inside
+the worker, so the server process only ever receives the capped part.
 """
 
 import hashlib
@@ -40,10 +47,13 @@ DENIED_FUNCTIONS = frozenset({"getenv", "current_setting", "current_database", "
                               "current_schemas", "version", "which_secret", "read_text", "read_blob"})
 DENIED_PREFIXES = ("duckdb_", "pragma_", "read_", "parquet_", "sqlite_", "iceberg_", "delta_")
 MAX_ROWS = 10_000
+MAX_RESULT_BYTES = 16 * 2**20  # Arrow bytes of the result handed to the server (page + downloads)
+MAX_SQL_CHARS = 20_000
+MAX_DEPTH = 100  # parentheses and DuckDB max_expression_depth
+MAX_TREE_DEPTH = 1_000  # JSON nesting of the parse tree (about 3 per expression level)
 TIMEOUT_S = 10.0
 MEMORY_LIMIT_MB = 512
 ADDRESS_SPACE_MB = 2048
-MAX_OUTPUT_BYTES = 256 * 2**20
 SNAPSHOT_DIR = "sql_snapshot"
 
 _snapshot_lock = threading.Lock()
@@ -55,13 +65,80 @@ def _refuse(code, message, **params):
 
 
 def _walk(node, visit):
-    if isinstance(node, dict):
-        visit(node)
-        for value in node.values():
-            _walk(value, visit)
-    elif isinstance(node, list):
-        for value in node:
-            _walk(value, visit)
+    """Call ``visit`` on every dict of a parse tree, iteratively (no recursion on user input)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            visit(item)
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+
+
+def _paren_depth(text):
+    """Deepest nesting of ``(`` in ``text`` outside string literals, quoted names and comments."""
+    depth = deepest = 0
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in ("'", '"'):
+            end = text.find(ch, i + 1)
+            while end != -1 and end + 1 < n and text[end + 1] == ch:  # doubled quote inside
+                end = text.find(ch, end + 2)
+            i = n if end == -1 else end + 1
+            continue
+        if text.startswith("--", i):
+            end = text.find("\n", i)
+            i = n if end == -1 else end + 1
+            continue
+        if text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end == -1 else end + 2
+            continue
+        if ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+        i += 1
+    return deepest
+
+
+def _json_depth(text):
+    """Deepest nesting of ``[``/``{`` in a JSON text, by a linear scan (before ``json.loads``)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _too_deep():
+    _refuse("sql.too_deep", f"The query is nested too deeply (more than {MAX_DEPTH} levels); simplify it.",
+            limit=MAX_DEPTH)
+
+
+def _check_connection():
+    con = duckdb.connect(config={"enable_external_access": False, "autoload_known_extensions": False,
+                                 "autoinstall_known_extensions": False, "python_enable_replacements": False,
+                                 "threads": 1, "memory_limit": "64MB"})
+    con.execute(f"SET max_expression_depth = {int(MAX_DEPTH)}")
+    return con
 
 
 def check_sql(sql, tables=("customers",)):
@@ -77,36 +154,47 @@ def check_sql(sql, tables=("customers",)):
     Raises
     ------
     ChurnCoreError
-        ``sql.empty``, ``sql.syntax``, ``sql.multiple_statements``, ``sql.not_select`` (with
+        ``sql.empty``, ``sql.too_long`` (with ``chars`` and ``limit``), ``sql.too_deep`` (with
+        ``limit``), ``sql.syntax``, ``sql.multiple_statements``, ``sql.not_select`` (with
         ``kind``), ``sql.forbidden_function`` (with ``name``), ``sql.unknown_table`` (with
         ``name`` and ``tables``).
     """
     text = (sql or "").strip()
+    if len(text) > MAX_SQL_CHARS:
+        _refuse("sql.too_long", f"The query is too long ({len(text):,} characters; at most {MAX_SQL_CHARS:,}).",
+                chars=f"{len(text):,}", limit=f"{MAX_SQL_CHARS:,}")
     while text.endswith(";"):
         text = text[:-1].rstrip()
     if not text:
         _refuse("sql.empty", "Type a SELECT query first.")
-    try:
-        statements = duckdb.extract_statements(text)
-    except duckdb.Error as exc:
-        _refuse("sql.syntax", f"The query could not be read: {_first_line(exc)}", detail=_first_line(exc))
-    if not statements:
-        _refuse("sql.empty", "Type a SELECT query first.")
-    if len(statements) > 1:
-        _refuse("sql.multiple_statements", "Run one statement at a time (only SELECT).")
-    kind = statements[0].type
-    if kind != duckdb.StatementType.SELECT:
-        name = str(kind).split(".")[-1]
-        _refuse("sql.not_select", f"Only SELECT queries are allowed here, not {name}.", kind=name)
+    if _paren_depth(text) > MAX_DEPTH:
+        _too_deep()
 
-    con = duckdb.connect(config={"enable_external_access": False, "autoload_known_extensions": False,
-                                 "autoinstall_known_extensions": False, "python_enable_replacements": False,
-                                 "threads": 1, "memory_limit": "64MB"})
+    con = _check_connection()
     try:
-        tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [text]).fetchone()[0])
+        try:
+            statements = con.extract_statements(text)
+        except duckdb.Error as exc:
+            if "expression depth" in str(exc):
+                _too_deep()
+            _refuse("sql.syntax", f"The query could not be read: {_first_line(exc)}", detail=_first_line(exc))
+        if not statements:
+            _refuse("sql.empty", "Type a SELECT query first.")
+        if len(statements) > 1:
+            _refuse("sql.multiple_statements", "Run one statement at a time (only SELECT).")
+        kind = statements[0].type
+        if kind != duckdb.StatementType.SELECT:
+            name = str(kind).split(".")[-1]
+            _refuse("sql.not_select", f"Only SELECT queries are allowed here, not {name}.", kind=name)
+        serialised = con.execute("SELECT json_serialize_sql(?)", [text]).fetchone()[0]
     finally:
         con.close()
+    if _json_depth(serialised) > MAX_TREE_DEPTH:
+        _too_deep()
+    tree = json.loads(serialised)
     if tree.get("error"):
+        if "expression depth" in str(tree.get("error_message", "")):
+            _too_deep()
         _refuse("sql.syntax", f"The query could not be read: {tree.get('error_message', '')}",
                 detail=tree.get("error_message", ""))
 
@@ -204,13 +292,48 @@ def ensure_snapshot(store):
 # --------------------------------------------------------------------------- running
 @dataclass(frozen=True)
 class SqlResult:
-    """A capped query result with what it cost."""
+    """A capped query result with what it cost.
+
+    ``truncated`` is True when more rows existed; ``truncated_by`` says which cap stopped the
+    result (``"rows"`` or ``"bytes"``, None when complete); ``result_bytes`` is the Arrow size of
+    what was kept. :attr:`truncation` gives the message code and values a page shows.
+    """
 
     frame: pd.DataFrame
     truncated: bool
     elapsed_s: float
     peak_rss_mb: float
     max_rows: int
+    truncated_by: str | None = None
+    result_bytes: int = 0
+    max_bytes: int = MAX_RESULT_BYTES
+
+    @property
+    def truncation(self):
+        """``(code, params)`` of the truncation message, or None when the result is complete.
+
+        ``sql.truncated`` (``rows``) or ``sql.truncated_bytes`` (``rows``, ``mb``, ``max_mb``):
+        "first N rows / X MB shown".
+        """
+        if not self.truncated:
+            return None
+        rows = f"{len(self.frame):,}"
+        if self.truncated_by == "bytes":
+            return "sql.truncated_bytes", {"rows": rows, "mb": f"{self.result_bytes / 2**20:.1f}",
+                                           "max_mb": f"{self.max_bytes / 2**20:g}"}
+        return "sql.truncated", {"rows": rows}
+
+    @property
+    def truncation_message(self):
+        """English truncation message (the CLI prints it), or None."""
+        found = self.truncation
+        if found is None:
+            return None
+        code, params = found
+        if code == "sql.truncated_bytes":
+            return (f"Only the first {params['rows']} rows ({params['mb']} MB) are shown: results are capped at "
+                    f"{params['max_mb']} MB; select fewer or shorter columns.")
+        return f"Only the first {params['rows']} rows are shown: add filters or aggregates to see everything."
 
 
 def _worker_env(cwd=None):
@@ -231,8 +354,11 @@ def run_worker(request, timeout_s=TIMEOUT_S, cwd=None):
     """Run the SQL worker on ``request`` (dict); return ``(status, stdout bytes, rusage, elapsed)``.
 
     ``status`` is the decoded JSON report, or ``{"ok": False, "code": "sql.timeout"}`` when the
-    wall-clock limit killed the child, ``"sql.out_of_memory"`` when the OS did.
+    wall-clock limit killed the child, ``"sql.out_of_memory"`` when the OS did,
+    ``"sql.result_too_large"`` when the child wrote far more than its byte cap (a backstop: the
+    worker truncates at ``max_bytes`` itself).
     """
+    max_output = 2 * int(request.get("max_bytes", MAX_RESULT_BYTES)) + 4 * 2**20
     started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-B", "-m", "churn_core.analysis.sql_worker"],
@@ -259,7 +385,7 @@ def run_worker(request, timeout_s=TIMEOUT_S, cwd=None):
             sink.append(chunk)
 
     readers = [
-        threading.Thread(target=pump, args=(proc.stdout, out_chunks, MAX_OUTPUT_BYTES), daemon=True),
+        threading.Thread(target=pump, args=(proc.stdout, out_chunks, max_output), daemon=True),
         threading.Thread(target=pump, args=(proc.stderr, err_chunks, 1 << 20), daemon=True),
     ]
     for r in readers:
@@ -314,7 +440,7 @@ def run_worker(request, timeout_s=TIMEOUT_S, cwd=None):
 
 
 def run_user_sql(store, sql, max_rows=MAX_ROWS, timeout_s=TIMEOUT_S, memory_limit_mb=MEMORY_LIMIT_MB,
-                 address_space_mb=ADDRESS_SPACE_MB):
+                 address_space_mb=ADDRESS_SPACE_MB, max_bytes=MAX_RESULT_BYTES):
     """Check and run an analyst's query on the session's tables in a capped child process.
 
     Parameters
@@ -323,6 +449,9 @@ def run_user_sql(store, sql, max_rows=MAX_ROWS, timeout_s=TIMEOUT_S, memory_limi
         The session store (its tables are what the query sees, as of now).
     sql : str
     max_rows : int, default 10,000
+    max_bytes : int, default 16 MiB
+        Cap on the Arrow size of the result; the worker stops reading rows when it is reached,
+        so the server never holds more (``truncated_by == "bytes"``).
     timeout_s : float, default 10
         Wall-clock limit; the child is killed when it is reached.
     memory_limit_mb, address_space_mb : int
@@ -340,6 +469,8 @@ def run_user_sql(store, sql, max_rows=MAX_ROWS, timeout_s=TIMEOUT_S, memory_limi
     """
     if int(max_rows) < 1:
         raise ChurnCoreError("sql.bad_max_rows", "max_rows must be at least 1.")
+    if int(max_bytes) < 1:
+        raise ChurnCoreError("sql.bad_max_bytes", "max_bytes must be at least 1.")
     tables = store.tables()
     text = check_sql(sql, tables)
     paths = ensure_snapshot(store)
@@ -347,6 +478,7 @@ def run_user_sql(store, sql, max_rows=MAX_ROWS, timeout_s=TIMEOUT_S, memory_limi
         "tables": paths,
         "sql": text,
         "max_rows": int(max_rows),
+        "max_bytes": int(max_bytes),
         "memory_limit_mb": int(memory_limit_mb),
         "address_space_mb": int(address_space_mb),
         "cpu_s": int(timeout_s) + 2,
@@ -373,9 +505,11 @@ def run_user_sql(store, sql, max_rows=MAX_ROWS, timeout_s=TIMEOUT_S, memory_limi
     import pyarrow as pa
 
     table = pa.ipc.open_stream(payload).read_all()
+    del payload
     frame = table.to_pandas()
     return SqlResult(frame=frame, truncated=bool(report.get("truncated")), elapsed_s=elapsed,
-                     peak_rss_mb=peak, max_rows=int(max_rows))
+                     peak_rss_mb=peak, max_rows=int(max_rows), truncated_by=report.get("truncated_by"),
+                     result_bytes=int(report.get("bytes", table.nbytes)), max_bytes=int(max_bytes))
 
 
 def _ident(name):
