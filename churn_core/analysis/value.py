@@ -319,3 +319,29 @@ def build_risk_value_chart(frame, key, title_x=None, title_y=None):
         tooltip=[f"{key}:N", alt.Tooltip("customers:Q", format=","), alt.Tooltip("risk:Q", format=".1%"),
                  alt.Tooltip("avg_ltv:Q", format=",.0f")],
     ).properties(height=300)
+
+
+def compute_customer_value(df, meanings, assumptions=None):
+    """Yearly value of each customer (a float array aligned with ``df``), in the data's money.
+
+    ``value_i = sum over money columns c of margin_c * amount_ic + product_margin * products_i
+    - cost_to_serve``; margins per money column come from the column meanings
+    (:meth:`churn_core.data.meanings.ColumnMeanings.money`), a missing amount counts as 0. A table
+    with no money column and no products gets 1 per customer (value then counts customers).
+    """
+    a = assumptions or ValueAssumptions()
+    n = len(df)
+    money = meanings.money() if meanings is not None else {}
+    total = np.zeros(n)
+    used = False
+    for col, margin in money.items():
+        if col in df.columns:
+            total += pd.to_numeric(df[col], errors="coerce").fillna(0.0).to_numpy(dtype=float) * margin
+            used = True
+    products = meanings.column("products_count") if meanings is not None else None
+    if products and products in df.columns:
+        total += pd.to_numeric(df[products], errors="coerce").fillna(0.0).to_numpy(dtype=float) * a.product_margin
+        used = True
+    if not used:
+        return np.ones(n)
+    return total - a.cost_to_serve

@@ -13,6 +13,7 @@ the tiering (a global rank) on the whole table:
 import numpy as np
 import pandas as pd
 
+from churn_core.errors import ChurnCoreError
 from churn_core.modeling.warning import TierConfig, compute_signals, compute_tiers
 
 ACTIVE, CHURNED = "active", "churned"
@@ -32,7 +33,10 @@ def compute_status(model, df):
     label = getattr(model, "label_", None)
     if not label or label not in df.columns:
         return None
-    y = pd.Series(label_to_binary(df[label], model.positive_), index=df.index)
+    try:
+        y = pd.Series(label_to_binary(df[label], model.positive_), index=df.index)
+    except ChurnCoreError:  # the churned value does not occur here (e.g. only active customers)
+        y = pd.Series(np.where(df[label].isna(), np.nan, 0.0), index=df.index)
     return pd.Series(np.where(y.fillna(0).to_numpy(dtype=float) == 1, CHURNED, ACTIVE), index=df.index,
                      name="status")
 

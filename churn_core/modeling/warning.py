@@ -247,6 +247,12 @@ def detect_signal_columns(df):
     return found
 
 
+def _looks_ratio(x):
+    """A change written as a ratio now/before (median near 1, never negative), not as a % change."""
+    v = x.dropna()
+    return bool(len(v)) and float(v.min()) >= 0 and 0.2 <= float(v.median()) <= 3.0
+
+
 def compute_signals(df, thresholds=None, columns=None):
     """Which warning rules fire for each customer.
 
@@ -264,9 +270,13 @@ def compute_signals(df, thresholds=None, columns=None):
             continue
         c = cols[sig]
         if sig == "activity_drop":
-            now = pd.to_numeric(df[c[0]], errors="coerce")
-            before = pd.to_numeric(df[c[1]], errors="coerce")
-            drop = (before - now) / before.where(before > 0) * 100.0
+            if c[0] == "change":  # one change column: a ratio now/before (0.7) or a % change (-30)
+                x = pd.to_numeric(df[c[1]], errors="coerce")
+                drop = (1.0 - x) * 100.0 if _looks_ratio(x) else -x
+            else:
+                now = pd.to_numeric(df[c[0]], errors="coerce")
+                before = pd.to_numeric(df[c[1]], errors="coerce")
+                drop = (before - now) / before.where(before > 0) * 100.0
             out[sig] = (drop >= th.activity_drop_pct).fillna(False).astype(bool)
         elif sig == "fund_outflow":
             if isinstance(c, tuple):  # balance now vs before: change in %
@@ -409,3 +419,27 @@ def build_profit_curve_chart(curve, title="Profit curve", x_title="Customers con
     pt = curve[curve["contacted"] == best]
     rule = alt.Chart(pt).mark_rule(color="red", strokeDash=[4, 4]).encode(x="contacted:Q")
     return (line + rule).properties(title=title, height=280)
+
+
+def signal_columns_from_meanings(meanings):
+    """``{signal: column or (now, before)}`` for :func:`compute_signals`, from column meanings.
+
+    activity_drop: transactions now vs previous period, else a transaction-count change column
+    (``("change", column)``); fund_outflow: the balance change column, else nothing; complaints;
+    logins_stopped: logins; inactivity: inactive months; product_closed.
+    """
+    if meanings is None:
+        return {}
+    found = {}
+    now, before = meanings.column("transactions"), meanings.column("transactions_prev")
+    if now and before:
+        found["activity_drop"] = (now, before)
+    elif meanings.column("transactions_change"):
+        found["activity_drop"] = ("change", meanings.column("transactions_change"))
+    if meanings.column("balance_change"):
+        found["fund_outflow"] = meanings.column("balance_change")
+    for sig, code in (("complaints", "complaints"), ("logins_stopped", "logins"),
+                      ("product_closed", "product_closed")):
+        if meanings.column(code):
+            found[sig] = meanings.column(code)
+    return found
