@@ -1,35 +1,79 @@
-"""Reasons: the top drivers of each customer's risk, in probability points and in words."""
+"""Reasons: the top drivers of each customer's risk, in percentage points of risk and in words."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
 
 from churn_core.errors import ChurnCoreError
-from churn_core.explain.explanation import _check_frame, _check_model, _sigmoid, compute_explanation
+from churn_core.explain.explanation import (
+    _check_frame, _check_model, _sigmoid, compute_explanation, point_scale,
+)
 from churn_core.explain.sentences import _check_lang, format_reasons
 
-MIN_POINTS = 0.5  # a reason must raise the risk by at least half a probability point
+MIN_POINTS = 0.5  # a reason must move the risk by at least half a percentage point (the top one always shows)
+
+# protected meanings (age, gender, marital status...) are kept out of call-centre reasons by default
+_PROTECTED_FALLBACK = r"^(customer_?)?age(_years)?$|^gender$|^sex$|marital|^senior|年龄|性别|婚姻"
 
 
-def points_from_contributions(margin, contributions, prob_fn=_sigmoid):
-    """Probability points of each contribution: ``100 * (P(m) - P(m - c))`` (same shape as c)."""
-    margin = np.asarray(margin, dtype=np.float64)
+def points_from_contributions(margin, contributions, prob_fn=_sigmoid, base_value=0.0):
+    """Percentage points of risk of each contribution, on the one scale of :meth:`Explanation.points`.
+
+    ``contributions`` holds *every* driver of each row (``(n, f)``, or ``(f,)`` for one row): a row's
+    points are its move ``100 * (P(margin) - P(base_value))`` shared out in proportion to the
+    contributions, so they sum exactly to that move.
+    """
     c = np.asarray(contributions, dtype=np.float64)
-    m = margin.reshape(-1, *([1] * (c.ndim - 1)))
-    return 100.0 * (prob_fn(m) - prob_fn(m - c))
+    one = c.ndim == 1
+    c = np.atleast_2d(c)
+    margin = np.broadcast_to(np.asarray(margin, dtype=np.float64).reshape(-1), (c.shape[0],))
+    move = 100.0 * (prob_fn(margin) - prob_fn(np.array([float(base_value)]))[0])
+    scale, fix_col, fix = point_scale(c, margin, move, prob_fn)
+    out = c * scale[:, None]
+    out[np.arange(len(out)), fix_col] += fix
+    return out[0] if one else out
 
 
-def compute_reason_codes(explanation, k=3, actionable_only=False, min_points=None):
-    """Top-``k`` risk-raising drivers of every row, vectorised (no per-row Python).
+def protected_columns(columns, meanings=None):
+    """The columns among ``columns`` that are protected (age, gender, marital status...).
+
+    ``meanings`` is the session's :class:`churn_core.data.meanings.ColumnMeanings` (the user may have
+    corrected the flags); without it the vocabulary's protected meanings are matched on the names.
+    """
+    if meanings is not None:
+        return [c for c in columns if meanings.is_protected(c)]
+    try:
+        from churn_core.data.meanings import MEANINGS, name_confidence
+    except ImportError:  # pragma: no cover - the vocabulary module is part of the package
+        return [c for c in columns if re.search(_PROTECTED_FALLBACK, str(c), flags=re.IGNORECASE)]
+    codes = [code for code, m in MEANINGS.items() if m.protected]
+    return [c for c in columns if any(name_confidence(code, c) > 0 for code in codes)]
+
+
+def compute_reason_codes(explanation, k=3, actionable_only=False, min_points=None, exclude=()):
+    """Top-``k`` drivers of every row's risk, vectorised (no per-row Python).
+
+    A row above the base risk gets the drivers that raise its risk (largest first); a row below it
+    gets the drivers that protect it (lower its risk, largest first); a row exactly at the base gets
+    none. Drivers moving the risk by less than ``min_points`` (default :data:`MIN_POINTS`) are left
+    out, except the first one: every row away from the base has at least one reason when it has
+    at least one driver that is not excluded.
+
+    Parameters
+    ----------
+    exclude : iterable of str
+        Business columns never used as reasons (e.g. :func:`protected_columns`).
 
     Returns
     -------
     feature_idx : numpy.ndarray
-        ``(n, k)`` int16 feature positions, ``-1`` where the row has fewer than ``k`` drivers that
-        raise its risk by at least ``min_points`` (default :data:`MIN_POINTS`).
+        ``(n, k)`` int16 feature positions, ``-1`` where the row has fewer reasons.
     points : numpy.ndarray
-        ``(n, k)`` float32 probability points of those drivers (0 where none).
+        ``(n, k)`` float64 percentage points of those drivers on the one scale
+        (:meth:`Explanation.points`): positive raises the risk, negative lowers it (0 where none).
     """
     from churn_core.retention.actionable import is_actionable
 
@@ -38,10 +82,14 @@ def compute_reason_codes(explanation, k=3, actionable_only=False, min_points=Non
     k = int(k)
     if k < 1:
         raise ChurnCoreError("explain.bad_k", "Ask for at least one reason per customer.", k=k)
+    direction = np.sign(explanation.risk_move).astype(np.float32)
     work = c.astype(np.float32, copy=True)
+    work *= direction[:, None]
+    skip = set(exclude or ())
     if actionable_only:
-        fixed = np.array([not is_actionable(col) for col in explanation.columns])
-        work[:, fixed] = -np.inf
+        skip |= {col for col in explanation.columns if not is_actionable(col)}
+    if skip:
+        work[:, [j for j, col in enumerate(explanation.columns) if col in skip]] = -np.inf
     kk = min(k, f)
     if kk < f:
         top = np.argpartition(-work, kk - 1, axis=1)[:, :kk]
@@ -51,16 +99,16 @@ def compute_reason_codes(explanation, k=3, actionable_only=False, min_points=Non
     order = np.argsort(-top_vals, axis=1, kind="stable")
     top = np.take_along_axis(top, order, axis=1)
     top_vals = np.take_along_axis(top_vals, order, axis=1)
-    positive = top_vals > 0
-    prob_fn = explanation.extra.get("prob_fn", _sigmoid)
-    pts = points_from_contributions(explanation.margin, np.where(positive, top_vals, 0.0), prob_fn)
+    keep = top_vals > 0
+    pts = explanation.points(features=top)
     floor = MIN_POINTS if min_points is None else float(min_points)
-    positive &= pts >= floor
-    idx = np.where(positive, top, -1).astype(np.int16)
-    pts = np.where(positive, pts, 0.0).astype(np.float32)
+    keep[:, 1:] &= np.abs(pts[:, 1:]) >= floor
+    keep = np.logical_and.accumulate(keep, axis=1)
+    idx = np.where(keep, top, -1).astype(np.int16)
+    pts = np.where(keep, pts, 0.0)
     if kk < k:
         idx = np.hstack([idx, np.full((n, k - kk), -1, dtype=np.int16)])
-        pts = np.hstack([pts, np.zeros((n, k - kk), dtype=np.float32)])
+        pts = np.hstack([pts, np.zeros((n, k - kk))])
     return idx, pts
 
 
@@ -76,11 +124,13 @@ def iter_top_reasons(
     progress=None,
     with_details=False,
     min_points=None,
+    include_protected=False,
+    meanings=None,
 ):
     """Yield the top reasons chunk by chunk, the ``priority`` rows (e.g. the watch-list) first.
 
-    Parameters
-    ----------
+    Parameters are those of :func:`compute_top_reasons`, plus:
+
     priority : array-like of bool or of row positions, optional
         Rows to explain first.
     progress : callable, optional
@@ -92,10 +142,15 @@ def iter_top_reasons(
     pandas.DataFrame
         ``reason_1..reason_k`` indexed like the matching rows of ``df``.
     """
-    for _, frame in _iter_reason_chunks(
-        model, df, k, lang, actionable_only, priority, chunk_size, progress, with_details, min_points
-    ):
+    opts = _options(k, lang, actionable_only, with_details, min_points, include_protected, meanings)
+    for _, frame in _iter_reason_chunks(model, df, opts, priority, chunk_size, progress):
         yield frame
+
+
+def _options(k, lang, actionable_only, with_details, min_points, include_protected, meanings):
+    _check_lang(lang)
+    return dict(k=k, lang=lang, actionable_only=actionable_only, with_details=with_details,
+                min_points=min_points, include_protected=include_protected, meanings=meanings)
 
 
 def _row_order(n, priority):
@@ -118,11 +173,9 @@ def _row_order(n, priority):
     return np.concatenate([first, rest]), len(first)
 
 
-def _iter_reason_chunks(model, df, k, lang, actionable_only, priority, chunk_size, progress, with_details,
-                        min_points=None):
+def _iter_reason_chunks(model, df, opts, priority, chunk_size, progress):
     _check_model(model)
     _check_frame(df)
-    _check_lang(lang)
     n = len(df)
     chunk_size = max(1, int(chunk_size))
     order, n_first = _row_order(n, priority)
@@ -132,21 +185,24 @@ def _iter_reason_chunks(model, df, k, lang, actionable_only, priority, chunk_siz
         rows = order[start:stop]
         part = df.iloc[rows] if n_first or len(rows) < n else df
         expl = compute_explanation(model, part, chunk_size=max(chunk_size, len(part)))
-        yield rows, _reasons_frame(expl, part.index, k, lang, actionable_only, with_details, min_points)
+        yield rows, _reasons_frame(expl, part.index, **opts)
         if progress is not None:
             code = "explain.reasons_priority" if stop <= n_first else "explain.reasons"
             progress(stop / n, code)
 
 
-def _reasons_frame(expl, index, k, lang, actionable_only, with_details, min_points=None):
-    idx, pts = compute_reason_codes(expl, k=k, actionable_only=actionable_only, min_points=min_points)
+def _reasons_frame(expl, index, k, lang, actionable_only, with_details, min_points, include_protected,
+                   meanings):
+    exclude = () if include_protected else protected_columns(expl.columns, meanings)
+    idx, pts = compute_reason_codes(expl, k=k, actionable_only=actionable_only, min_points=min_points,
+                                    exclude=exclude)
     sentences = format_reasons(expl, idx, pts, lang=lang)
     data = {f"reason_{j + 1}": sentences[j] for j in range(k)}
     if with_details:
         names = np.array(list(expl.columns) + [""], dtype=object)
         for j in range(k):
             data[f"driver_{j + 1}"] = names[idx[:, j]]
-            data[f"points_{j + 1}"] = np.round(pts[:, j].astype(np.float64), 1)
+            data[f"points_{j + 1}"] = np.where(idx[:, j] >= 0, pts[:, j], np.nan)
     return pd.DataFrame(data, index=index)
 
 
@@ -163,13 +219,18 @@ def compute_top_reasons(
     progress=None,
     with_details=False,
     min_points=None,
+    include_protected=False,
+    meanings=None,
 ):
-    """Top-``k`` reasons (sentences) why each customer is at risk, index aligned with ``df``.
+    """Top-``k`` reasons (sentences) for each customer's risk, index aligned with ``df``.
 
-    Each reason names a driver that raises the customer's risk, with its value and size in
-    probability points, e.g. ``"3 complaints in the last 12 months raises the risk by 8 points"`` /
-    ``"近12个月投诉3次，流失风险上升8个百分点"``. Rows with fewer than ``k`` risk-raising drivers get
-    empty strings in the remaining columns (so do drivers below ``min_points``).
+    Points are percentage points of risk on the one scale of :meth:`Explanation.points` (the
+    drivers' shares of the move from the base risk to the customer's risk; the waterfall shows the
+    same numbers). A customer above the base risk gets the drivers that raise it, e.g.
+    ``"3 complaints in the last 12 months raises the risk by 8 points"`` /
+    ``"近12个月投诉3次，流失风险上升8个百分点"``; a customer below it gets what protects them, e.g.
+    ``"Active member lowers the risk by 8 points"`` / ``"活跃客户，流失风险下降8个百分点"``. Rows with
+    fewer than ``k`` such drivers get empty strings in the remaining columns.
 
     Parameters
     ----------
@@ -183,26 +244,28 @@ def compute_top_reasons(
     priority : array-like, optional
         Rows to explain first (bool mask or positions); see :func:`iter_top_reasons`.
     with_details : bool
-        Also return ``driver_j`` (business column) and ``points_j``.
+        Also return ``driver_j`` (business column) and ``points_j`` (float points, unrounded, same
+        sign as the sentence: positive raises, negative lowers; NaN where there is no reason).
     min_points : float, optional
-        Drivers raising the risk by fewer probability points are not reasons (default
-        :data:`MIN_POINTS`, 0.5: a driver must round to at least 1 point); 0 keeps every raising
-        driver ("... by less than 1 point").
+        Drivers after the first moving the risk by fewer points are not reasons (default
+        :data:`MIN_POINTS`, 0.5: they must round to at least 1 point); 0 keeps every driver in the
+        customer's direction ("... by less than 1 point").
+    include_protected : bool
+        Also use protected attributes (age, gender, marital status...) as reasons. Off by default:
+        call-centre reasons never cite them.
+    meanings : churn_core.data.meanings.ColumnMeanings, optional
+        The session's column meanings, whose ``protected`` flags decide (see
+        :func:`protected_columns`).
     """
-    _check_lang(lang)
+    opts = _options(k, lang, actionable_only, with_details, min_points, include_protected, meanings)
     if explanation is not None:
         if len(explanation) != len(df):
             raise ChurnCoreError(
                 "explain.stale_explanation",
                 "The explanation does not match the table; explain the table again.",
             )
-        return _reasons_frame(explanation, df.index, k, lang, actionable_only, with_details, min_points)
-    chunks = list(
-        _iter_reason_chunks(
-            model, df, k, lang, actionable_only, priority, chunk_size, progress, with_details,
-            min_points,
-        )
-    )
+        return _reasons_frame(explanation, df.index, **opts)
+    chunks = list(_iter_reason_chunks(model, df, opts, priority, chunk_size, progress))
     if len(chunks) == 1 and priority is None:
         return chunks[0][1]
     rows = np.concatenate([r for r, _ in chunks])

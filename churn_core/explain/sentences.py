@@ -288,27 +288,41 @@ def _subjects_for(column, display, values, lang):
     return np.array(texts, dtype=object)[codes]
 
 
+def points_text(points):
+    """The whole number of points a sentence shows for ``points`` (``|points|`` rounded half to even)."""
+    return np.rint(np.abs(np.asarray(points, dtype=np.float64))).astype(np.int64)
+
+
 def _points_bucket(points):
-    """Whole probability points; 0 means 'less than 1 point' (the driver still raises risk)."""
-    return np.rint(np.asarray(points, dtype=np.float64)).astype(np.int64)
+    """``2 * whole points + (1 if the driver lowers the risk)``; whole points 0 read 'less than 1'."""
+    p = np.asarray(points, dtype=np.float64)
+    return 2 * points_text(p) + (p < 0)
 
 
-def _tail_strings(point_values, lang):
+# (raises, lowers) tails: "{n}" is the whole number of points
+_TAILS = {
+    "en": ((" raises the risk by less than 1 point", " raises the risk by 1 point",
+            " raises the risk by {n} points"),
+           (" lowers the risk by less than 1 point", " lowers the risk by 1 point",
+            " lowers the risk by {n} points")),
+    "zh": (("，流失风险上升不到1个百分点", "，流失风险上升1个百分点", "，流失风险上升{n}个百分点"),
+           ("，流失风险下降不到1个百分点", "，流失风险下降1个百分点", "，流失风险下降{n}个百分点")),
+}
+
+
+def _tail_strings(buckets, lang):
     out = {}
-    for p in np.asarray(point_values).tolist():
-        if lang == "en":
-            if p <= 0:
-                out[p] = " raises the risk by less than 1 point"
-            else:
-                out[p] = f" raises the risk by {p} point{'s' if p != 1 else ''}"
-        else:
-            out[p] = "，流失风险上升不到1个百分点" if p <= 0 else f"，流失风险上升{p}个百分点"
+    for b in np.asarray(buckets).tolist():
+        n, lowers = divmod(b, 2)
+        less, one, many = _TAILS[lang][lowers]
+        out[b] = less if n == 0 else one if n == 1 else many.format(n=n)
     return out
 
 
 def format_reasons(explanation, feature_idx, points, lang="en"):
     """Sentences for reason codes: one list of strings per column of ``feature_idx``.
 
+    ``points`` are signed percentage points (positive raises the risk, negative lowers it).
     Sentences are built once per distinct (feature, shown value) and joined to the wording of the
     distinct point counts, so a million rows cost a few vectorised passes, not a million calls.
     """

@@ -13,10 +13,9 @@ import pandas as pd
 
 from churn_core.errors import ChurnCoreError
 from churn_core.explain.explanation import (
-    _check_frame, _check_model, _groups, _label_column, _sigmoid, compute_explanation,
+    _check_frame, _check_model, _groups, _label_column, compute_explanation,
     stratified_sample_index,
 )
-from churn_core.explain.reasons import points_from_contributions
 from churn_core.explain.sentences import MINUS, _check_lang, format_value
 from churn_core.explain.treeshap import _raw_contribs
 
@@ -296,11 +295,12 @@ def build_interaction_chart(pairs, labels=None):
 # one customer
 # --------------------------------------------------------------------------------------------
 def compute_waterfall(explanation, position, top=8, other_label="other"):
-    """Steps from the base risk to one customer's risk, in probability points.
+    """Steps from the base risk to one customer's risk, in percentage points of risk.
 
-    Drivers are added from the base value in order of decreasing |contribution|; the rest are one
-    ``other_label`` step. Each step is ``P(cumulative margin after) - P(before)``, so the steps add
-    up exactly to the customer's risk minus the base risk.
+    Each driver's bar is its points on the one scale of :meth:`Explanation.points` (its share of
+    the customer's move from the base risk, the number its reason sentence shows). Drivers come in
+    order of decreasing |contribution|; the rest are one ``other_label`` step. The bars add up
+    exactly to the customer's risk minus the base risk.
 
     Returns
     -------
@@ -309,37 +309,31 @@ def compute_waterfall(explanation, position, top=8, other_label="other"):
         ``contribution`` (log-odds), ``start``, ``end`` (risk in %), ``points`` (end - start),
         ``kind`` in {"base", "driver", "other", "total"}.
     """
-    prob_fn = explanation.extra.get("prob_fn", _sigmoid)
     c = explanation.contributions[position].astype(np.float64)
+    pts = explanation.points([position])[0]
     order = np.argsort(-np.abs(c), kind="stable")
     shown, rest = order[:top], order[top:]
-    rows = []
-    base_p = 100 * float(prob_fn(np.array([explanation.base_value]))[0])
-    rows.append(dict(label="base", feature="", value="", contribution=0.0, start=0.0, end=base_p,
-                     kind="base"))
-    cum = explanation.base_value
+    base_p = 100 * explanation.base_risk
+    rows = [dict(label="base", feature="", value="", contribution=0.0, start=0.0, end=base_p,
+                 points=base_p, kind="base")]
+    cum = base_p
     for j in shown:
-        before = 100 * float(prob_fn(np.array([cum]))[0])
-        cum += c[j]
-        after = 100 * float(prob_fn(np.array([cum]))[0])
         col = explanation.columns[j]
         value = format_value(explanation.values[col].iloc[position])
         rows.append(dict(label=f"{explanation.features[j]} = {value}", feature=explanation.features[j],
-                         value=value, contribution=float(c[j]), start=before, end=after,
-                         kind="driver"))
+                         value=value, contribution=float(c[j]), start=cum, end=cum + pts[j],
+                         points=float(pts[j]), kind="driver"))
+        cum += pts[j]
     if len(rest):
-        before = 100 * float(prob_fn(np.array([cum]))[0])
-        cum += c[rest].sum()
-        after = 100 * float(prob_fn(np.array([cum]))[0])
+        step = float(pts[rest].sum())
         rows.append(dict(label=other_label, feature="", value="", contribution=float(c[rest].sum()),
-                         start=before, end=after, kind="other"))
-    final = 100 * float(prob_fn(np.array([explanation.margin[position]]))[0])
+                         start=cum, end=cum + step, points=step, kind="other"))
+    final = 100 * float(explanation.proba[position])
     rows.append(dict(label="risk", feature="", value="", contribution=0.0, start=0.0, end=final,
-                     kind="total"))
+                     points=final, kind="total"))
     out = pd.DataFrame(rows)
     out.insert(0, "step", np.arange(len(out)))
-    out["points"] = out["end"] - out["start"]
-    return out
+    return out[["step", "label", "feature", "value", "contribution", "start", "end", "points", "kind"]]
 
 
 def build_waterfall_chart(waterfall, labels=None):
@@ -389,15 +383,14 @@ def compute_segment_drivers(explanation, mask, actionable_only=False):
     -------
     pandas.DataFrame
         ``feature``, ``column``, ``mean_contribution`` (segment), ``mean_contribution_all``,
-        ``difference``, ``mean_abs``, ``points`` (mean probability points inside the segment),
+        ``difference``, ``mean_abs``, ``points`` (mean percentage points of risk inside the segment),
         sorted by ``mean_contribution`` (largest risk raisers first).
     """
     from churn_core.retention.actionable import is_actionable
 
     m = _mask(explanation, mask)
     c = explanation.contributions.astype(np.float64)
-    prob_fn = explanation.extra.get("prob_fn", _sigmoid)
-    pts = points_from_contributions(explanation.margin[m], c[m], prob_fn)
+    pts = explanation.points(np.flatnonzero(m))
     out = pd.DataFrame({
         "feature": list(explanation.features),
         "column": list(explanation.columns),

@@ -89,8 +89,13 @@ def test_waterfall_labels_name_the_value():
     e = make_explanation(["age", "complaints_12m"], [[52, 3]], [[0.2, 0.5]], margin=0.7)
     wf = explain.compute_waterfall(e, 0)
     assert wf["label"].tolist() == ["base", "complaints_12m = 3", "age = 52", "risk"]
-    assert wf["end"].round(2).tolist() == [50.0, 62.25, 66.82, 66.82]
-    assert wf["points"].round(2).tolist() == [50.0, 12.25, 4.57, 66.82]
+    # 16.82 points above the base, shared 0.5 : 0.2 (the numbers the sentences show)
+    assert wf["end"].round(2).tolist() == [50.0, 62.01, 66.82, 66.82]
+    assert wf["points"].round(2).tolist() == [50.0, 12.01, 4.81, 66.82]
+    reasons = explain.compute_top_reasons(None, pd.DataFrame(index=[0]), k=2, explanation=e,
+                                          include_protected=True)
+    assert reasons.iloc[0].tolist() == ["3 complaints in the last 12 months raises the risk by 12 points",
+                                        "Age 52 raises the risk by 5 points"]
 
 
 def test_one_customer_is_explained_in_under_100_ms(model, big_toy, expl):
