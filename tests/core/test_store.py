@@ -1,13 +1,19 @@
 """The per-session DuckDB store: locked down, isolated, interruptible."""
 
+import json
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from churn_core.errors import ChurnCoreError
 from churn_core.data.store import SessionStore, quote_identifier
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -122,3 +128,48 @@ def test_closed_store_says_so(tmp_path):
 )
 def test_quote_identifier(name, quoted):
     assert quote_identifier(name) == quoted
+
+
+def test_release_memory_trims_on_glibc():
+    from churn_core.data.store import release_memory
+
+    assert release_memory() is True  # Linux/glibc: malloc_trim found and called
+
+
+_MEMORY_SCRIPT = r"""
+import json
+from churn_core.data.store import SessionStore
+
+def rss_mb():
+    with open("/proc/self/status") as fh:
+        return int(fh.read().split("VmRSS:")[1].split()[0]) // 1024
+
+def one_session(trim):
+    s = SessionStore(threads=1)
+    s.query("CREATE TABLE big AS SELECT range AS i, repeat('x', 100) || range::VARCHAR AS s FROM range(1000000)")
+    frame = s.query("SELECT * FROM big LIMIT 300000")
+    del frame
+    loaded = rss_mb()
+    s.close(trim=trim)
+    return loaded, rss_mb()
+
+warm = SessionStore(); warm.query("SELECT 1 AS x"); warm.close()
+base = rss_mb()
+untrimmed = one_session(trim=False)
+trimmed = one_session(trim=True)
+print(json.dumps({"base": base, "untrimmed": untrimmed, "trimmed": trimmed}))
+"""
+
+
+def test_closed_store_gives_its_memory_back():
+    """A session's tables and its Arrow/pandas result leave the process when the store closes
+    (measured in a fresh interpreter: without the release, ~80 MB of a 300,000-row frame stays)."""
+    proc = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads(proc.stdout)
+    base = got["base"]
+    loaded, after = got["trimmed"]
+    assert loaded - base > 150  # the session really held memory
+    assert after - base < 30, got  # and gave it back
+    assert got["untrimmed"][1] - base > after - base + 40, got  # the release is what made the difference
