@@ -23,6 +23,7 @@ import subprocess
 import sys
 import unicodedata
 import zipfile
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,6 +132,12 @@ class LoadResult:
         File name shown to the user.
     fingerprint : str
         sha256 of the file's bytes (hex).
+    warnings : list of dict
+        ``{"code", "params"}`` (plus ``"values"`` for listed cells); shown to the user.
+    bad_values : pandas.DataFrame
+        Every value that did not fit its column's type: ``line``, ``column``, ``value``,
+        ``expected`` (``number`` or ``date``). They are missing in ``df`` (or their rows are in
+        ``rejects`` with reason ``bad_value`` when ``load_file(reject_bad_values=True)``).
     """
 
     df: pd.DataFrame
@@ -151,6 +158,9 @@ class LoadResult:
     renamed_columns: dict = field(default_factory=dict)
     column_types: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    bad_values: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {"line": pd.Series(dtype="int64"), "column": pd.Series(dtype="str"),
+         "value": pd.Series(dtype="str"), "expected": pd.Series(dtype="str")}))
 
     def __post_init__(self):
         if self.rows_in_file != self.rows_loaded + self.rows_rejected:
@@ -177,6 +187,7 @@ class LoadResult:
             "columns": int(self.df.shape[1]),
             "fingerprint": self.fingerprint,
             "warnings": list(self.warnings),
+            "bad_values": int(len(self.bad_values)),
         }
 
 
@@ -185,7 +196,7 @@ class LoadResult:
 
 
 def load_file(source, filename=None, *, max_bytes=DEFAULT_MAX_BYTES, progress=None,
-              encoding=None, delimiter=None, sheet=None):
+              encoding=None, delimiter=None, sheet=None, reject_bad_values=False):
     """Read a customer file into a :class:`LoadResult`.
 
     Parameters
@@ -199,9 +210,14 @@ def load_file(source, filename=None, *, max_bytes=DEFAULT_MAX_BYTES, progress=No
     progress : callable, optional
         ``progress(fraction, code)`` called while reading.
     encoding, delimiter : str, optional
-        Override detection (e.g. ``encoding="gb18030"``, ``delimiter=";"``).
+        Override detection (e.g. ``encoding="gb18030"``, ``"shift_jis"``, ``"euc-kr"``,
+        ``delimiter=";"``). An unknown encoding name is ``ingest.unknown_encoding_name``.
     sheet : str, optional
         Excel sheet name (default: the first sheet).
+    reject_bad_values : bool
+        A numeric or date column keeps its type when a few values (at most 2%) do not fit. By
+        default those cells become missing and are listed in ``warnings`` and ``bad_values``;
+        with ``True`` their rows are rejected instead (reason ``bad_value``).
 
     Returns
     -------
@@ -216,6 +232,7 @@ def load_file(source, filename=None, *, max_bytes=DEFAULT_MAX_BYTES, progress=No
     report = progress or (lambda fraction, code: None)
     data, name = _read_source(source, filename, max_bytes)
     fingerprint = hashlib.sha256(data).hexdigest()
+    n_bytes = len(data)
     report(0.05, "ingest.reading")
     if not data.strip(b" \t\r\n\x00") or data in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE,
                                                    codecs.BOM_UTF16_BE):
@@ -228,39 +245,59 @@ def load_file(source, filename=None, *, max_bytes=DEFAULT_MAX_BYTES, progress=No
             "Old Excel .xls workbooks are not supported: save the sheet as .xlsx or CSV and upload it again.",
             name=name,
         )
+    if encoding is not None:
+        _codec_for(encoding)  # an unknown name is an error even for a workbook
     if kind == "xlsx":
         rows, info = _read_xlsx_rows(data, sheet)
+        del data
         report(0.5, "ingest.parsing")
         parsed = _columns_from_excel(rows)
+        del rows
         enc, delim = None, None
         warnings = []
         if not sheet and info.get("sheets") and info.get("sheet") != info["sheets"][0]:
             warnings.append({"code": "ingest.sheet_chosen",
                              "params": {"sheet": info["sheet"], "first": info["sheets"][0]}})
+        formulas = info.get("formulas") or {}
+        if formulas.get("count"):
+            warnings.append({"code": "ingest.formulas_without_values",
+                             "params": {"count": int(formulas["count"]),
+                                        "cells": ", ".join(formulas.get("cells", [])[:BAD_EXAMPLES])},
+                             "values": [{"cell": c} for c in formulas.get("cells", [])[:BAD_LISTED]]})
         fmt = "xlsx"
     else:
-        text, enc, warnings = detect_encoding(data, encoding)
-        report(0.2, "ingest.parsing")
         if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1
                                       or delimiter in '"\r\n'):
             raise ChurnCoreError("ingest.bad_delimiter",
                                  f"The delimiter must be one character, got {delimiter!r}.",
                                  delimiter=str(delimiter))
-        delim = delimiter or detect_delimiter(text)
-        parsed = _columns_from_text(text, delim)
+        utf8, enc, warnings = _decode_to_utf8(data, encoding)
+        del data
+        report(0.2, "ingest.parsing")
+        delim = delimiter or detect_delimiter(_head_text(utf8))
+        parsed = _columns_from_utf8(utf8, delim)
+        del utf8
         info = {}
         fmt = "csv"
 
     report(0.6, "ingest.typing")
-    header, columns, n_rows, rejects, blank_lines, extra_warnings = parsed
+    header, columns, n_rows, rejects, blank_lines, extra_warnings, row_lines = parsed
+    del parsed
     warnings = warnings + extra_warnings
     names, renamed = _unique_names(header)
-    df, column_types, decimal, type_warnings = _build_frame(names, columns, n_rows, delim)
+    df, column_types, decimal, type_warnings, bad_values, bad_rows = _build_frame(
+        names, columns, n_rows, delim, row_lines, reject_bad_values)
+    del columns
     warnings += type_warnings
+    rejects = list(rejects)
+    if reject_bad_values and len(bad_rows):
+        df, rejects = _reject_bad_rows(df, rejects, bad_rows, bad_values, row_lines, column_types,
+                                       delim or ",")
     if renamed:
         warnings.append({"code": "ingest.renamed_columns", "params": {"columns": renamed}})
     if len(df) == 0:
         warnings.append({"code": "ingest.no_rows", "params": {}})
+    rejects.sort(key=lambda r: r[0])
     rejects_df = pd.DataFrame(rejects, columns=REJECT_COLUMNS)
     for column in ("line", "fields", "expected"):
         rejects_df[column] = rejects_df[column].astype("int64")
@@ -268,7 +305,7 @@ def load_file(source, filename=None, *, max_bytes=DEFAULT_MAX_BYTES, progress=No
         df=df,
         encoding=enc,
         delimiter=delim,
-        rows_in_file=n_rows + len(rejects),
+        rows_in_file=n_rows + len(rejects) - (len(bad_rows) if reject_bad_values else 0),
         rows_loaded=len(df),
         rows_rejected=len(rejects_df),
         rejects=rejects_df,
@@ -278,14 +315,45 @@ def load_file(source, filename=None, *, max_bytes=DEFAULT_MAX_BYTES, progress=No
         decimal=decimal,
         sheet=info.get("sheet"),
         sheets=info.get("sheets", []),
-        n_bytes=len(data),
+        n_bytes=n_bytes,
         blank_lines=blank_lines,
         renamed_columns=renamed,
         column_types=column_types,
         warnings=warnings,
+        bad_values=bad_values,
     )
     report(1.0, "ingest.done")
     return result
+
+
+def _head_text(buf, size=65536):
+    """The first lines of a UTF-8 buffer as text (for delimiter detection)."""
+    head = bytes(buf[:size + 4])
+    return head.decode("utf-8", errors="ignore") if len(buf) > size else head.decode("utf-8")
+
+
+def _reject_bad_rows(df, rejects, bad_rows, bad_values, row_lines, column_types, delim):
+    """Move rows holding values that do not fit their column's type to the rejects."""
+    lines = row_lines(bad_rows) if row_lines is not None else bad_rows + 2
+    by_line = {}
+    for line, column, value in zip(bad_values["line"], bad_values["column"], bad_values["value"]):
+        by_line.setdefault(int(line), []).append((column, value))
+    ncols = df.shape[1]
+    subset = df.iloc[bad_rows]
+    for (_, row), line in zip(subset.iterrows(), lines):
+        cells = {column: value for column, value in by_line.get(int(line), [])}
+        raw = delim.join(cells.get(c, "" if pd.isna(v) else str(v)) for c, v in row.items())
+        detail = "; ".join(f"{c}: {v}" for c, v in cells.items())
+        raw = raw if len(raw) <= RAW_LIMIT else raw[:RAW_LIMIT] + "…"
+        rejects.append((int(line), "bad_value", detail[:RAW_LIMIT], raw, ncols, ncols))
+    df = df.drop(index=df.index[bad_rows]).reset_index(drop=True)
+    for column, kind in column_types.items():
+        series = df[column]
+        if kind == "integer" and series.dtype.kind == "f" and not series.isna().any():
+            finite = series.to_numpy()
+            if np.isfinite(finite).all():
+                df[column] = series.astype("int64")
+    return df, rejects
 
 
 def _read_source(source, filename, max_bytes):
@@ -338,6 +406,17 @@ def _file_kind(data, name):
 # --------------------------------------------------------------------------------------------
 # encodings
 
+# names a user may type -> the codec used (GBK/GB2312 read as their superset GB18030, Big5 as
+# cp950, Shift-JIS as cp932 and EUC-KR as cp949: the Windows supersets real exports are written in)
+ENCODING_ALIASES = {
+    "gbk": "gb18030", "gb2312": "gb18030", "gb-2312": "gb18030", "cp936": "gb18030",
+    "big5": "cp950", "big-5": "cp950",
+    "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "s-jis": "cp932", "ms932": "cp932",
+    "euc-kr": "cp949", "euc_kr": "cp949", "euckr": "cp949", "uhc": "cp949", "ks_c_5601-1987": "cp949",
+}
+NUL_MAX_SHARE = 0.01  # a file with up to 1% NUL bytes (outside UTF-16/32) is text with stray NULs
+_UTF8_CHUNK = 4 * 1024 * 1024
+
 
 def detect_encoding(data, encoding=None):
     """Decode ``data`` with the right encoding.
@@ -347,9 +426,76 @@ def detect_encoding(data, encoding=None):
     (text, encoding, warnings)
         ``encoding`` is the name reported to the user.
     """
-    if encoding:
-        codec = {"gbk": "gb18030", "gb2312": "gb18030", "big5": "cp950"}.get(encoding.lower(), encoding)
+    utf8, label, warnings = _decode_to_utf8(data, encoding)
+    return bytes(utf8).decode("utf-8"), label, warnings
+
+
+def _codec_for(encoding):
+    """The Python codec for a user-given encoding name, or a ChurnCoreError for an unknown one."""
+    if not isinstance(encoding, str) or not encoding.strip() or len(encoding) > 40:
+        raise ChurnCoreError("ingest.unknown_encoding_name",
+                             f"Unknown text encoding {str(encoding)[:40]!r}.", encoding=str(encoding)[:40])
+    name = encoding.strip().lower()
+    codec = ENCODING_ALIASES.get(name, name)
+    try:
+        info = codecs.lookup(codec)
+    except LookupError:
+        raise ChurnCoreError("ingest.unknown_encoding_name",
+                             f"Unknown text encoding {encoding!r}: use a name such as utf-8, gb18030, "
+                             "big5, shift_jis, euc-kr or cp1252.", encoding=encoding) from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise ChurnCoreError("ingest.unknown_encoding_name",
+                             f"{encoding!r} is not a text encoding.", encoding=encoding)
+    return codec, name
+
+
+def _strip_nuls(data):
+    """Remove a few stray NUL bytes (warned); a file full of them is binary."""
+    count = data.count(b"\x00")
+    if not count:
+        return data, []
+    if count > NUL_MAX_SHARE * len(data):
+        raise ChurnCoreError(
+            "ingest.not_text",
+            "This file is not a text table (it contains binary data). Upload a CSV or .xlsx file.",
+        )
+    return data.replace(b"\x00", b""), [{"code": "ingest.nul_removed", "params": {"count": int(count)}}]
+
+
+def _valid_utf8(data):
+    """True when ``data`` is valid UTF-8 (checked in chunks: no second copy of a big file)."""
+    if data.isascii():
+        return True
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    try:
+        for start in range(0, len(view), _UTF8_CHUNK):
+            decoder.decode(view[start:start + _UTF8_CHUNK])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _checked_utf8(data, offset=0):
+    """UTF-8 bytes (without a BOM) after the control-character check on a sample."""
+    sample = bytes(data[offset:offset + 400_000]).decode("utf-8", errors="ignore")
+    _check_text(sample)
+    return data[offset:] if offset else data
+
+
+def _decode_to_utf8(data, encoding=None):
+    """(utf8_bytes, encoding label, warnings): the file as UTF-8 without a byte-order mark."""
+    if encoding is not None:
+        codec, name = _codec_for(encoding)
+        nul_warn = []
+        if codec.replace("_", "-") not in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le",
+                                           "utf-32-be"):
+            data, nul_warn = _strip_nuls(data)
         try:
+            if codec in ("utf-8", "utf8", "utf_8") and _valid_utf8(data):
+                offset = 3 if data.startswith(codecs.BOM_UTF8) else 0
+                return _checked_utf8(data, offset), name, nul_warn
             text = data.decode(codec)
         except (UnicodeDecodeError, LookupError) as exc:
             raise ChurnCoreError(
@@ -357,7 +503,7 @@ def detect_encoding(data, encoding=None):
                 f"The file cannot be read as {encoding}: {exc.__class__.__name__}.",
                 encoding=encoding,
             ) from None
-        return _check_text(text.lstrip("\ufeff")), encoding.lower(), []
+        return _check_text(text.lstrip("\ufeff")).encode("utf-8"), name, nul_warn
 
     for bom, codec, label in (
         (codecs.BOM_UTF32_LE, "utf-32", "utf-32"),
@@ -367,74 +513,154 @@ def detect_encoding(data, encoding=None):
         (codecs.BOM_UTF16_BE, "utf-16", "utf-16"),
     ):
         if data.startswith(bom):
-            try:
-                return _check_text(data.decode(codec)), label, []
-            except UnicodeDecodeError:
-                raise ChurnCoreError(
-                    "ingest.bad_encoding",
-                    f"The file starts with a {label} byte-order mark but is not valid {label}.",
-                    encoding=label,
-                ) from None
+            if label == "utf-8-sig":
+                stripped, nul_warn = _strip_nuls(data)
+                if _valid_utf8(stripped):
+                    return _checked_utf8(stripped, 3), label, nul_warn
+            else:
+                try:
+                    return _check_text(data.decode(codec)).encode("utf-8"), label, []
+                except UnicodeDecodeError:
+                    pass
+            raise ChurnCoreError(
+                "ingest.bad_encoding",
+                f"The file starts with a {label} byte-order mark but is not valid {label}.",
+                encoding=label,
+            )
 
     utf16 = _bomless_utf16(data)
     if utf16:
         try:
-            return _check_text(data.decode(utf16)), utf16, []
+            return _check_text(data.decode(utf16)).encode("utf-8"), utf16, []
         except UnicodeDecodeError:
             pass
 
-    if b"\x00" in data:
-        raise ChurnCoreError(
-            "ingest.not_text",
-            "This file is not a text table (it contains binary data). Upload a CSV or .xlsx file.",
-        )
-    try:
-        return _check_text(data.decode("utf-8")), "utf-8", []
-    except UnicodeDecodeError:
-        pass
+    data, warnings = _strip_nuls(data)
+    if _valid_utf8(data):
+        return _checked_utf8(data), "utf-8", warnings
     # UTF-8 with a few broken bytes (a file cut mid-character, one pasted cp1252 byte): keep UTF-8,
     # mark the bad bytes with U+FFFD and say how many, rather than misreading the whole file.
     high = len(data.translate(None, bytes(range(128))))  # bytes >= 0x80
     lenient = data.decode("utf-8", errors="replace")
     bad = lenient.count("\ufffd")
     if bad and high - bad >= 20 * bad:
-        return _check_text(lenient), "utf-8", [
+        return _check_text(lenient).encode("utf-8"), "utf-8", warnings + [
             {"code": "ingest.invalid_bytes", "params": {"count": bad}}
         ]
+    del lenient
 
-    scored = []
-    for label, codec in (("gb18030", "gb18030"), ("big5", "cp950")):
-        try:
-            text = data.decode(codec)
-        except UnicodeDecodeError:
-            continue
-        scored.append((_han_score(text), label, text))
+    label, text, score = _best_cjk(data)
     western = None
     try:
-        text = data.decode("cp1252")
-        if _western_plausible(text):
-            western = text
+        candidate = data.decode("cp1252")
+        if _western_plausible(candidate):
+            western = candidate
     except UnicodeDecodeError:
         pass
 
-    if scored:
-        # best score first; on a tie prefer gb18030 (listed first)
-        scored.sort(key=lambda item: -item[0])
-        score, label, text = scored[0]
-        if score >= 0.3 or western is None:
-            warnings = []
-            if score < 0.3:
-                warnings.append({"code": "ingest.encoding_uncertain", "params": {"encoding": label}})
-            return _check_text(text), label, warnings
+    if text is not None and (score >= 0.3 or western is None):
+        if score < 0.3:
+            warnings.append({"code": "ingest.encoding_uncertain", "params": {"encoding": label}})
+        return _check_text(text).encode("utf-8"), label, warnings
     if western is not None:
-        return _check_text(western), "cp1252", [
+        return _check_text(western).encode("utf-8"), "cp1252", warnings + [
             {"code": "ingest.encoding_western", "params": {"encoding": "cp1252"}}
         ]
     raise ChurnCoreError(
         "ingest.unknown_encoding",
-        "The file's text encoding was not recognised (tried UTF-8, UTF-16, GB18030/GBK, Big5). "
-        "Save it as CSV UTF-8 and upload it again.",
+        "The file's text encoding was not recognised (tried UTF-8, UTF-16, GB18030/GBK, Big5, "
+        "Shift-JIS, EUC-KR). Save it as CSV UTF-8 and upload it again.",
     )
+
+
+# East Asian candidates, in order of preference on a tie: (label, codec, scorer)
+def _best_cjk(data):
+    """(label, text, score) of the East Asian decoding whose text looks most like real text."""
+    sample = data[:400_000]
+    cut = sample.rfind(b"\n")
+    if len(data) > len(sample) and cut > 0:
+        sample = sample[:cut + 1]
+    best = (None, None, -1.0, None)
+    for label, codec, scorer in _CJK_CANDIDATES:
+        try:
+            decoded = sample.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        score = scorer(decoded)
+        if score > best[2]:
+            best = (label, codec, score, decoded)
+    label, codec, score, _ = best
+    if label is None:
+        return None, None, -1.0
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:  # the sample decoded but the rest does not
+        return None, None, -1.0
+    return label, text, score
+
+
+def _nonascii(text):
+    return [ch for ch in text[:200_000] if ord(ch) > 127]
+
+
+def _han_score(text):
+    """Share of non-ASCII characters that are common Chinese characters or punctuation."""
+    chars = _nonascii(text)
+    if not chars:
+        return 1.0
+    good = sum(1 for ch in chars if ch in _COMMON_HAN or ch in _CJK_PUNCT)
+    return good / len(chars)
+
+
+def _japanese_score(text):
+    """Share of non-ASCII characters that are kana, common kanji or Japanese punctuation.
+
+    Needs kana: Chinese read as Shift-JIS gives half-width katakana and rare kanji, never hiragana.
+    """
+    chars = _nonascii(text)
+    if not chars:
+        return 1.0
+    kana = sum(1 for ch in chars if "\u3041" <= ch <= "\u30ff")
+    if kana < 0.1 * len(chars):
+        return 0.0
+    good = sum(1 for ch in chars if "\u3041" <= ch <= "\u30ff" or ch in _COMMON_HAN or ch in _JA_PUNCT)
+    return good / len(chars)
+
+
+def _korean_score(text):
+    """Share of non-ASCII characters that are common Hangul syllables or punctuation.
+
+    Chinese read as EUC-KR also gives Hangul (the byte ranges overlap) but rare syllables and Hanja.
+    """
+    chars = _nonascii(text)
+    if not chars:
+        return 1.0
+    good = sum(1 for ch in chars if ch in _COMMON_HANGUL or ch in _CJK_PUNCT)
+    return good / len(chars)
+
+
+_CJK_CANDIDATES = (
+    ("gb18030", "gb18030", _han_score),
+    ("big5", "cp950", _han_score),
+    ("shift_jis", "cp932", _japanese_score),
+    ("euc-kr", "cp949", _korean_score),
+)
+_JA_PUNCT = set("、。「」『』・ー〜！？（）：；％＋－．／　")
+# ~500 frequent Hangul syllables (plus those of bank/customer file words): real Korean text has
+# most of its syllables here, Chinese bytes read as EUC-KR a small share.
+_COMMON_HANGUL = set(
+    "이다는의에하고을기가지사한로서리자정대를수도인시아제일있나게해보요구들상부그전적어것주여내만소원"
+    "문화성동방개과위세회중신경재라무오우연장관계분마생국명조공용비실법당없람면되말거년때또안및더할"
+    "수업진모두실선유발영미통행양설간물학교결현차산점식반등활작품단체계야직교회의미래불위도록히연결"
+    "권력민주족통합경제산업발전영향관리운영평가계획추진목표방향기준정보시스템서비스고객번호이름성별"
+    "남여나이지역서울부산대구인천광주대전울산세종경기강원충북충남전북전남경북경남제주잔액계좌해지"
+    "탈예아니오금액날짜상품가입기간카드출예금신용등급점수월소득직업회원학생주부은행거래횟수최근개월"
+    "만족도민감여부자산총보유모바일뱅킹로그인불만건수담당자유형일반우대프리미엄남성여성활동휴면"
+    "않것을까지만큼에서으로부터처럼보다같은그리고하지만또는및왜어떻게무엇누구언제어디네예요습니까"
+    "었였겠던았는데면서지만려고도록게끔며서야죠군요구나네요세요십시오합니다입니다했습니다됩니다"
+    "김박최정강조윤장임한오서신권황안송류전홍고문양손배백허유남심노하곽성차주우구민진지엄채원천방공"
+    "현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용예경봉사부황보제갈"
+)
 
 
 def _bomless_utf16(data):
@@ -465,16 +691,6 @@ def _check_text(text):
                 "This file is not a text table (it contains binary data). Upload a CSV or .xlsx file.",
             )
     return text
-
-
-def _han_score(text):
-    """Share of non-ASCII characters that are common Chinese characters or punctuation."""
-    sample = text[:200_000]
-    nonascii = [ch for ch in sample if ord(ch) > 127]
-    if not nonascii:
-        return 1.0
-    good = sum(1 for ch in nonascii if ch in _COMMON_HAN or ch in _CJK_PUNCT)
-    return good / len(nonascii)
 
 
 def _western_plausible(text):
@@ -570,7 +786,7 @@ def _columns_from_text(text, delimiter):
         columns = _python_columns(text, delimiter, ncols, accepted)
     rejects = [(start, reason, detail, raw, fields, ncols) for (start, _, reason, detail, fields), raw
                in zip(spans, _raw_lines(text, spans))]
-    return header, columns, accepted, rejects, blank_lines, warnings
+    return header, columns, accepted, rejects, blank_lines, warnings, _array_mapper(scan["starts"])
 
 
 def _scan_records(text, delimiter, extra_leading=False):
@@ -588,6 +804,7 @@ def _scan_records(text, delimiter, extra_leading=False):
     prev_line = 0
     last_start = last_end = 0
     data_rows = plus_one = 0
+    starts = array("q")  # first physical line of each loaded record
     while True:
         try:
             rec = next(reader)
@@ -626,11 +843,13 @@ def _scan_records(text, delimiter, extra_leading=False):
             spans.append((start, end, "empty_row", f"{n} empty fields", n))
         elif n == ncols:
             accepted += 1
+            starts.append(start)
             if first is None:
                 first = rec
             last = rec
         elif n > ncols and not "".join(rec[ncols:]).strip():
             accepted += 1
+            starts.append(start)
             trailing_trimmed += 1
         elif n > ncols:
             spans.append((start, end, "too_many_fields", f"{n} fields, expected {ncols}", n))
@@ -642,7 +861,7 @@ def _scan_records(text, delimiter, extra_leading=False):
     return {"header": header, "ncols": ncols, "header_end": header_end, "accepted": accepted,
             "spans": spans, "blank_lines": blank_lines, "trimmed": trailing_trimmed, "first": first,
             "last": last, "prev_line": prev_line, "last_start": last_start, "last_end": last_end,
-            "data_rows": data_rows, "plus_one": plus_one}
+            "data_rows": data_rows, "plus_one": plus_one, "starts": starts}
 
 
 def _arrow_columns(text, delimiter, ncols, header_end, expected_rows, first, last):
@@ -750,17 +969,238 @@ def _unique_names(header):
 
 
 # --------------------------------------------------------------------------------------------
+# fast path: pyarrow splits the records, exact accounting checked independently
+
+FAST_MAX_INVALID = 1000  # more invalid rows than this: the exact (slower) csv-module path
+_PARITY_CHUNK = 8 * 1024 * 1024
+
+
+def _columns_from_utf8(buf, delimiter):
+    """Header + string columns + rejects of a UTF-8 text table; fast path first, exact fallback.
+
+    Returns
+    -------
+    (header, columns, n_rows, rejects, blank_lines, warnings, row_lines)
+        ``row_lines(indices)`` gives the physical line numbers of loaded rows.
+    """
+    fast = _fast_columns(buf, delimiter)
+    if fast is not None:
+        return fast
+    text = bytes(buf).decode("utf-8")
+    return _columns_from_text(text, delimiter)
+
+
+def _one_record_per_line(buf):
+    """True when no record can span lines: no lone CR and an even number of quotes on every line."""
+    cr = buf.count(b"\r")
+    if cr and cr != buf.count(b"\r\n"):
+        return False
+    if b'"' not in buf:
+        return True
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    carry = 0
+    for start in range(0, len(arr), _PARITY_CHUNK):
+        chunk = arr[start:start + _PARITY_CHUNK]
+        parity = np.cumsum(chunk == 34, dtype=np.uint8)  # wraps mod 256: parity survives
+        parity += np.uint8(carry)
+        ends = np.flatnonzero(chunk == 10)
+        if ends.size and (parity[ends] & 1).any():
+            return False
+        carry = int(parity[-1]) & 1 if len(parity) else carry
+    return True
+
+
+def _blank_line_offsets(buf, start):
+    """Byte offsets (>= start) of the line feeds that end an empty line (``\\n`` or ``\\r\\n`` alone)."""
+    out = []
+    for pattern in (b"\n\n", b"\n\r\n"):
+        pos = buf.find(pattern, start)
+        while pos >= 0:
+            out.append(pos + len(pattern) - 1)
+            pos = buf.find(pattern, pos + 1)
+    return sorted(set(out))
+
+
+def _fast_columns(buf, delimiter):
+    """pyarrow's reading, or None when the exact csv-module path must decide (quoted newlines,
+    lone CRs, trailing delimiters, empty delimiter rows, many invalid rows, any disagreement)."""
+    import pyarrow.csv as pacsv
+
+    if not buf or not _one_record_per_line(buf):
+        return None
+    # header: the first non-blank line
+    pos, line = 0, 1
+    while True:
+        end = buf.find(b"\n", pos)
+        if end < 0:
+            end = len(buf)
+        raw_header = bytes(buf[pos:end]).decode("utf-8").rstrip("\r")
+        if raw_header.strip():
+            break
+        if raw_header or end >= len(buf):
+            return None  # whitespace-only first line, or no header: the exact path says what it is
+        pos, line = end + 1, line + 1
+    _raise_field_limit()
+    header = next(csv.reader([raw_header], delimiter=delimiter, quotechar='"', strict=False), [])
+    ncols = len(header)
+    if ncols == 0 or ncols > MAX_COLUMNS or not "".join(header).strip():
+        return None
+    header_line = line
+    body_start = min(end + 1, len(buf))
+
+    invalid = []
+
+    def on_invalid(row):
+        if len(invalid) <= FAST_MAX_INVALID:
+            invalid.append((row.actual_columns, row.text))
+        return "skip"
+
+    names = [f"c{i}" for i in range(ncols)]
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(pa.py_buffer(buf)[body_start:]),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=16 << 20),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
+                newlines_in_values=False, ignore_empty_lines=True, invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in names},
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, ValueError, OSError):
+        return None
+    n_rows = table.num_rows
+    if len(invalid) > FAST_MAX_INVALID or (invalid and n_rows == 0):
+        return None  # e.g. every row one field longer than the header: the exact path decides
+
+    # exact count, independent of pyarrow: every non-blank line after the header is one record
+    tail = len(buf) - body_start
+    n_lines = buf.count(b"\n", body_start) + (1 if tail and not buf.endswith(b"\n") else 0)
+    blanks = _blank_line_offsets(buf, max(body_start - 1, 0))
+    if n_lines - len(blanks) != n_rows + len(invalid):
+        return None
+
+    # invalid rows: reason and physical line (found in order in the bytes)
+    rejects, reject_lines = [], []
+    cursor, cursor_line = body_start, header_line + 1
+    for actual, text in invalid:
+        rec = next(csv.reader([text], delimiter=delimiter, quotechar='"', strict=False), [])
+        n = len(rec)
+        if n != actual and not (n == 0 and actual == 1):
+            return None
+        filled = bool("".join(rec).strip())
+        if filled and n > ncols and not "".join(rec[ncols:]).strip():
+            return None  # trailing empty fields: the exact path trims and loads these
+        found = _find_line(buf, text.encode("utf-8"), cursor)
+        if found is None:
+            found = _find_line(buf, text.encode("utf-8"), body_start)
+            if found is None:
+                return None
+            cursor, cursor_line = body_start, header_line + 1
+        cursor_line += buf.count(b"\n", cursor, found)
+        cursor = found
+        number = cursor_line
+        if not filled:
+            reason, detail = "empty_row", f"{n} empty fields"
+        elif n > ncols:
+            reason, detail = "too_many_fields", f"{n} fields, expected {ncols}"
+        else:
+            reason, detail = "too_few_fields", f"{n} fields, expected {ncols}"
+        raw = text if len(text) <= RAW_LIMIT else text[:RAW_LIMIT] + "…"
+        rejects.append((number, reason, detail, raw, n, ncols))
+        reject_lines.append(number)
+    if len(set(reject_lines)) != len(reject_lines):
+        return None
+
+    columns = [table.column(i).combine_chunks() for i in range(ncols)]
+    del table
+    if n_rows and ncols:
+        # a row of empty fields (",,,") is rejected by the exact path, not loaded
+        first_empty = pc.equal(pc.utf8_trim_whitespace(columns[0]), "")
+        if pc.any(first_empty).as_py():
+            idx = pc.indices_nonzero(first_empty)
+            all_blank = None
+            for col in columns[1:]:
+                empty = pc.equal(pc.utf8_trim_whitespace(pc.take(col, idx)), "")
+                all_blank = empty if all_blank is None else pc.and_(all_blank, empty)
+            if all_blank is None or pc.any(all_blank).as_py():
+                return None
+
+    # physical line numbers of loaded rows: the body lines that are neither blank nor rejected
+    blank_lines_no, prev, line_no = [], body_start, header_line + 1
+    for off in blanks:
+        line_no += buf.count(b"\n", prev, off)
+        prev = off
+        blank_lines_no.append(line_no)
+    skips = np.array(sorted(set(blank_lines_no) | set(reject_lines)), dtype=np.int64)
+    rejects.sort(key=lambda r: r[0])
+    blank_before_header = header_line - 1
+    return (header, columns, n_rows, rejects, blank_before_header + len(blanks), [],
+            _line_mapper(header_line + 1, skips))
+
+
+def _find_line(buf, needle, start):
+    """Offset of the first whole line equal to ``needle`` at or after ``start`` (or None)."""
+    pos = buf.find(needle, start)
+    n = len(buf)
+    while pos >= 0:
+        before_ok = pos == 0 or buf[pos - 1:pos] == b"\n"
+        after = pos + len(needle)
+        after_ok = after == n or buf[after:after + 1] == b"\n" or bytes(buf[after:after + 2]) == b"\r\n"
+        if before_ok and after_ok:
+            return pos
+        pos = buf.find(needle, pos + 1)
+    return None
+
+
+def _line_mapper(first_line, skips):
+    """row_lines(indices): the i-th record's line when records start at ``first_line`` and the
+    (sorted) line numbers in ``skips`` are not loaded records."""
+    def row_lines(indices):
+        idx = np.asarray(indices, dtype=np.int64)
+        lines = first_line + idx
+        if skips.size == 0:
+            return lines
+        while True:
+            moved = first_line + idx + np.searchsorted(skips, lines, side="right")
+            if np.array_equal(moved, lines):
+                return lines
+            lines = moved
+    return row_lines
+
+
+def _array_mapper(lines):
+    arr = np.asarray(lines, dtype=np.int64)
+
+    def row_lines(indices):
+        return arr[np.asarray(indices, dtype=np.int64)]
+    return row_lines
+
+
+# --------------------------------------------------------------------------------------------
 # types
+#
+# Every decision below is taken over the WHOLE column (vectorised pyarrow), never a sample: a bad
+# value at row 150,000 is found. A numeric or date column with a few values that do not fit keeps
+# its type; those values are listed (line, column, value) and become missing, or their rows are
+# rejected when the caller asks for it.
 
 _DOT_NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _DOT_THOUSANDS = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"
 _COMMA_NUM = r"[+-]?(?:\d+(?:,\d*)?|,\d+)"
 _COMMA_THOUSANDS = r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d*)?"
-_DOT_RE = f"(?:{_DOT_NUM}|{_DOT_THOUSANDS})"
-_COMMA_RE = f"(?:{_COMMA_NUM}|{_COMMA_THOUSANDS})"
-_LEADING_ZERO_RE = r"[+-]?0[0-9]"
-_UNIT_RE = r"[+-]?\s*[$€£¥￥]\s*[0-9.,]+|[+-]?[0-9.,]+\s*(?:%|€)"
+_INF = r"[+-]?(?:[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)"
+_DOT_RE = f"(?:{_DOT_NUM}|{_DOT_THOUSANDS}|{_INF})"
+_COMMA_RE = f"(?:{_COMMA_NUM}|{_COMMA_THOUSANDS}|{_INF})"
+_LEADING_ZERO_RE = r"^[+-]?0[0-9]"
+_UNIT_CHARS_RE = r"[$€£¥￥%()]"
+_PAREN_RE = r"^\(\s*([^()]*?)\s*\)$"
 _UNIT_STRIP_RE = r"^([+-]?)\s*[$€£¥￥]\s*|\s*(?:%|€)$"
+# a value that can be a number starts with one of these (exact pre-check before any regex)
+_NUMBER_STARTS = pa.array(list("0123456789+-.,($€£¥￥iI"), type=pa.string())
+_DIGITS = pa.array(list("0123456789"), type=pa.string())
 _DATE_HINT_RE = r"\d{1,4}[-/.年]\d{1,2}[-/.月]\d{1,4}日?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 _DATE_FORMATS_ISO = [
     "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
@@ -769,36 +1209,313 @@ _DATE_FORMATS_ISO = [
 ]
 _DATE_FORMATS_DMY = ["%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S"]
 _DATE_FORMATS_MDY = ["%m/%d/%Y", "%m-%d-%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S"]
+_DMY_SPLIT_RE = r"^(?P<a>\d{1,2})[-/.](?P<b>\d{1,2})[-/.]\d{4}"
+
+BAD_SHARE = 0.02   # a typed column may hold up to 2% values that do not fit (listed, never hidden)
+BAD_MIN_GOOD = 10  # ... and needs at least this many values that do fit
+CODE_SHARE = 0.02  # more than 2% values with leading zeros ("007"): codes, kept as text
+BAD_EXAMPLES = 5   # values quoted in the warning text; LoadResult.bad_values has them all
+BAD_LISTED = 100   # values listed in each warning's "values"
 
 
-def _build_frame(names, columns, n_rows, delimiter):
-    """Turn string columns (pyarrow) into a typed frame; returns (df, column_types, decimal, warnings)."""
-    stripped = {name: pc.utf8_trim_whitespace(col) for name, col in zip(names, columns)}
+def _allowed_bad(n_values):
+    return int(BAD_SHARE * n_values)
 
-    # number format: per column which conventions fit, then a file-level decimal mark for the
-    # ambiguous ones ("1,234" is 1234 in a dot file and 1.234 in a decimal-comma file).
-    fits, present, units = {}, {}, {}
+
+def _fits(n_values, bad):
+    """A convention fits a column when at most 2% of its values do not fit it (and, if any do
+    not, at least BAD_MIN_GOOD do): columns under 50 values must fit entirely."""
+    good = n_values - bad
+    return good > 0 and bad <= _allowed_bad(n_values) and (bad == 0 or good >= BAD_MIN_GOOD)
+
+
+class _Col:
+    """One column's typing: the typed pandas series, its kind and what did not fit."""
+
+    __slots__ = ("series", "kind", "notes", "bad", "units", "accounting")
+
+    def __init__(self, series, kind, notes=None, bad=None):
+        self.series, self.kind = series, kind
+        self.notes = notes or []
+        self.bad = bad  # numpy bool mask of values that do not fit (None: none)
+        self.units = self.accounting = 0
+
+
+def _char_bytes(arr):
+    """The UTF-8 bytes of a string array's values (a view, no copy)."""
+    _, offsets, data = arr.buffers()
+    if data is None or len(arr) == 0:
+        return np.zeros(0, dtype=np.uint8)
+    kind = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offs = np.frombuffer(offsets, dtype=kind)[arr.offset:arr.offset + len(arr) + 1]
+    return np.frombuffer(data, dtype=np.uint8)[int(offs[0]):int(offs[-1])]
+
+
+def _all_match(values, pattern):
+    return bool(pc.all(pc.match_substring_regex(values, f"^(?:{pattern})$")).as_py())
+
+
+def _missing_masks(s):
+    blank = pc.equal(s, "")
+    tokens = pc.is_in(s, value_set=_NA_SET)
+    return blank, tokens, pc.or_(blank, tokens)
+
+
+def _count(mask):
+    return int(pc.sum(mask).as_py() or 0)
+
+
+def _analyse_numbers(raw):
+    """Per-convention parse of one column over all its values.
+
+    Returns a dict: ``fast`` (plain numbers, no blanks: ``floats``), or the masks and parses
+    ``dot_ok``/``comma_ok`` and the counts used for the decimal-mark vote and the type decision.
+    """
+    n = len(raw)
+    info = {"n": n, "fast": False}
+    if n == 0:
+        info["numeric_possible"] = False
+        return info
+    try:
+        floats = pc.cast(raw, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        floats = None
+    if floats is not None:
+        # every value is a plain number written with a dot (or an integer): no blanks, no units
+        codes = _count(pc.match_substring_regex(raw, _LEADING_ZERO_RE))
+        if codes <= CODE_SHARE * n:
+            chars = _char_bytes(raw)
+            fraction = bool(np.isin(chars, np.frombuffer(b".eEnN", dtype=np.uint8)).any())
+            # "1.000" is also a decimal-comma number: such columns take the general path, where
+            # the file's decimal mark decides (a column whose first 1,000 values are not all
+            # comma-compatible is a dot column: no decimal-comma file starts that way)
+            ambiguous = fraction and _all_match(raw.slice(0, 1000), _COMMA_RE) and \
+                _fits(n, n - _count(pc.match_substring_regex(raw, f"^{_COMMA_RE}$")))
+            if not ambiguous:
+                info.update(fast=True, floats=floats, fraction=fraction, numeric_possible=True,
+                            dot_fit=True, comma_fit=not fraction, n_values=n)
+                return info
+        del floats
+
+    s = pc.utf8_trim_whitespace(raw)
+    blank, tokens, missing = _missing_masks(s)
+    n_values = n - _count(missing)
+    info.update(s=s, blank=blank, tokens=tokens, missing=missing, n_values=n_values)
+    if n_values == 0:
+        info["numeric_possible"] = False
+        return info
+    allowed = _allowed_bad(n_values)
+    starts = pc.is_in(pc.utf8_slice_codeunits(s, 0, 1), value_set=_NUMBER_STARTS)
+    if n_values - _count(starts) > allowed:
+        info["numeric_possible"] = False
+        return info
+    codes = _count(pc.match_substring_regex(s, _LEADING_ZERO_RE))
+    if codes > CODE_SHARE * n_values:
+        info["numeric_possible"] = False
+        info["codes"] = codes
+        return info
+    info["numeric_possible"] = True
+
+    norm, negate = s, None
+    if pc.any(pc.match_substring_regex(s, _UNIT_CHARS_RE)).as_py():
+        negate = pc.match_substring_regex(s, _PAREN_RE)
+        if pc.any(negate).as_py():
+            norm = pc.replace_substring_regex(norm, _PAREN_RE, r"\1")
+            info["accounting"] = _count(negate)
+        else:
+            negate = None
+        stripped = pc.replace_substring_regex(norm, _UNIT_STRIP_RE, r"\1")
+        info["units"] = _count(pc.not_equal(stripped, norm))
+        norm = pc.utf8_trim_whitespace(stripped)
+    info["negate"] = negate
+    info["norm"] = norm
+    dot_ok = pc.and_(pc.match_substring_regex(norm, f"^{_DOT_RE}$"), pc.invert(missing))
+    comma_ok = pc.and_(pc.match_substring_regex(norm, f"^{_COMMA_RE}$"), pc.invert(missing))
+    if negate is not None:
+        # "(-5)" or "($-5)" is not an accounting negative
+        bad_paren = pc.and_(negate, pc.starts_with(norm, "-"))
+        dot_ok = pc.and_(dot_ok, pc.invert(bad_paren))
+        comma_ok = pc.and_(comma_ok, pc.invert(bad_paren))
+    info["dot_ok"], info["comma_ok"] = dot_ok, comma_ok
+    dot_bad = n_values - _count(dot_ok)
+    comma_bad = n_values - _count(comma_ok)
+    info["dot_bad"], info["comma_bad"] = dot_bad, comma_bad
+    info["dot_fit"] = _fits(n_values, dot_bad)
+    info["comma_fit"] = _fits(n_values, comma_bad)
+    return info
+
+
+def _numbers_from(info, use_comma):
+    """(float64 numpy array with NaN for missing/bad, bad mask or None, has_fraction)."""
+    norm, missing = info["norm"], info["missing"]
+    ok = info["comma_ok"] if use_comma else info["dot_ok"]
+    if use_comma:
+        cleaned = pc.replace_substring(pc.replace_substring(norm, ".", ""), ",", ".")
+        fraction = bool(pc.any(pc.and_(ok, pc.match_substring_regex(norm, ",|[iI][nN][fF]"))).as_py())
+    else:
+        cleaned = pc.replace_substring(norm, ",", "")
+        fraction = bool(pc.any(pc.and_(ok, pc.match_substring_regex(norm, "[.eE]|[iI][nN][fF]"))).as_py())
+    kept = pc.if_else(ok, cleaned, pa.scalar(None, pa.string()))
+    numbers = pc.cast(kept, pa.float64())
+    if info.get("negate") is not None:
+        numbers = pc.if_else(info["negate"], pc.negate(numbers), numbers)
+    arr = numbers.to_numpy(zero_copy_only=False)
+    bad = pc.and_(pc.invert(ok), pc.invert(missing))
+    n_bad = _count(bad)
+    return arr, (bad.to_numpy(zero_copy_only=False) if n_bad else None), fraction
+
+
+def _type_column(raw, info, decimal):
+    """Typed column of one string column (see the section comment)."""
+    n = len(raw)
+    if n == 0:
+        return _Col(pd.Series(pd.array([], dtype="str")), "text")
+    if info["fast"]:
+        arr = info["floats"].to_numpy(zero_copy_only=False)
+        if not info["fraction"]:
+            if np.abs(arr).max() > 2**53:
+                return _Col(_as_text(raw, None), "text")
+            return _Col(pd.Series(arr.astype("int64")), "integer")
+        return _Col(pd.Series(arr), "float")
+
+    s, blank, tokens, missing = info["s"], info["blank"], info["tokens"], info["missing"]
+    if info["n_values"] == 0:
+        if _count(blank) == n:
+            return _Col(pd.Series(np.full(n, np.nan)), "empty")
+        return _Col(_as_text(s, blank), "text")
+    missing_tokens = _count(tokens)
+    token_notes = [_token_note(missing_tokens)] if missing_tokens else []
+
+    if info["numeric_possible"] and (info["dot_fit"] or info["comma_fit"]):
+        dot, comma = info["dot_fit"], info["comma_fit"]
+        if dot and comma:
+            use_comma = decimal == "," if info["dot_bad"] == info["comma_bad"] else \
+                info["comma_bad"] < info["dot_bad"]
+        else:
+            use_comma = comma
+        arr, bad, fraction = _numbers_from(info, use_comma)
+        finite = arr[np.isfinite(arr)]
+        integral = not fraction
+        if integral and finite.size and np.abs(finite).max() > 2**53:
+            return _Col(_as_text(s, blank), "text")
+        col = _Col(None, "integer" if integral else "float", token_notes, bad)
+        col.units = info.get("units", 0)
+        col.accounting = info.get("accounting", 0)
+        if integral and bad is None and not _count(missing):
+            col.series = pd.Series(arr.astype("int64"))
+        else:
+            col.series = pd.Series(arr)
+        return col
+
+    values = pc.filter(s, pc.invert(missing))
+    sample_lower = pc.utf8_lower(values.slice(0, 1000))
+    if set(pc.unique(sample_lower).to_pylist()) <= {"true", "false"}:
+        lower = pc.utf8_lower(values)
+        if set(pc.unique(lower).to_pylist()) <= {"true", "false"}:
+            kept = pc.if_else(missing, pa.scalar(None, pa.string()), s)
+            flags = pc.equal(pc.utf8_lower(kept), "true")
+            return _Col(pd.Series(flags.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)),
+                        "boolean", token_notes)
+
+    dated = _date_column(s, missing, info["n_values"], decimal)
+    if dated is not None:
+        dated.notes = dated.notes + token_notes
+        return dated
+    return _Col(_as_text(s, blank), "text")
+
+
+def _date_column(s, missing, n_values, decimal):
+    """A date column (few bad values allowed), with the day/month order decided on evidence."""
+    allowed = _allowed_bad(n_values)
+    starts = pc.is_in(pc.utf8_slice_codeunits(s, 0, 1), value_set=_DIGITS)
+    if n_values - _count(starts) > allowed:
+        return None
+    hinted = pc.and_(pc.match_substring_regex(s, f"^{_DATE_HINT_RE}$"), pc.invert(missing))
+    n_hint = _count(hinted)
+    if n_values - n_hint > allowed or n_hint < min(BAD_MIN_GOOD, n_values):
+        return None
+    candidates = pc.if_else(hinted, s, pa.scalar(None, pa.string())).to_pandas()
+    parsed, note = _parse_dates(candidates, hinted, decimal)
+    if parsed is None:
+        return None
+    good = parsed.notna().to_numpy()
+    n_good = int(good.sum())
+    n_bad = n_values - n_good
+    if n_bad > allowed or (n_bad and n_good < BAD_MIN_GOOD):
+        return None
+    valid = pc.invert(missing).to_numpy(zero_copy_only=False)
+    bad = valid & ~good
+    col = _Col(parsed, "date", [note] if note else [], bad if bad.any() else None)
+    return col
+
+
+def _parse_dates(values, hinted, decimal):
+    """(datetime series with NaT where a value does not parse, note or None).
+
+    ISO-like formats first (the format that parses most values wins); then day-first vs
+    month-first decided on the evidence of the whole column: values whose first number is over 12
+    can only be day-first, values whose second number is over 12 only month-first.
+    """
+    def best(formats):
+        chosen, count = None, -1
+        for fmt in formats:
+            parsed = pd.to_datetime(values, format=fmt, errors="coerce")
+            k = int(parsed.notna().sum())
+            if k > count:
+                chosen, count = parsed, k
+            if k == n_hint:
+                break
+        return chosen, count
+
+    n_hint = int(pc.sum(hinted).as_py() or 0)
+    iso, iso_count = best(_DATE_FORMATS_ISO)
+    if iso_count == n_hint:
+        return iso, None
+    parts = pc.extract_regex(pa.array(values, type=pa.string()), _DMY_SPLIT_RE)
+    first = pc.cast(pc.struct_field(parts, [0]), pa.int64()).to_numpy(zero_copy_only=False)
+    second = pc.cast(pc.struct_field(parts, [1]), pa.int64()).to_numpy(zero_copy_only=False)
+    with np.errstate(invalid="ignore"):
+        day_first = int(np.nansum((first > 12) & (second <= 12)))
+        month_first = int(np.nansum((second > 12) & (first <= 12)))
+    if day_first == 0 and month_first == 0 and iso_count >= n_hint - _allowed_bad(n_hint):
+        return iso, None
+    dmy, dmy_count = best(_DATE_FORMATS_DMY)
+    mdy, mdy_count = best(_DATE_FORMATS_MDY)
+    if max(dmy_count, mdy_count) <= 0 and iso_count <= 0:
+        return None, None
+    if iso_count >= max(dmy_count, mdy_count):
+        return iso, None
+    evidence = {"day_first": day_first, "month_first": month_first}
+    if day_first > month_first:
+        order, parsed = "day-first", dmy
+    elif month_first > day_first:
+        order, parsed = "month-first", mdy
+    else:  # no evidence either way: the file's convention (decimal comma files write day-first)
+        order = "day-first" if decimal == "," else "month-first"
+        parsed = dmy if order == "day-first" else mdy
+        return parsed, {"code": "ingest.ambiguous_dates", "params": {"order": order}}
+    return parsed, {"code": "ingest.date_order", "params": {"order": order, **evidence}}
+
+
+def _build_frame(names, columns, n_rows, delimiter, row_lines=None, reject_bad_values=False):
+    """Typed frame from string columns.
+
+    Returns
+    -------
+    (df, column_types, decimal, warnings, bad_values, bad_rows)
+        ``bad_values``: DataFrame ``line, column, value, expected``; ``bad_rows``: numpy indices of
+        rows to reject (only with ``reject_bad_values``).
+    """
+    infos = {}
     dot_votes = comma_votes = 0
-    for name, s in stripped.items():
-        blank = pc.equal(s, "")
-        tokens = pc.is_in(s, value_set=_NA_SET)
-        mask = pc.invert(pc.or_(blank, tokens))
-        values = pc.filter(s, mask)
-        fit = _number_fit(values)
-        if not (fit["dot"] or fit["comma"]) and len(values) and _all_match(values.slice(0, 1000), _UNIT_RE):
-            # amounts written with a currency sign or a percent sign: "$1,234.50", "¥800", "12.5%"
-            bare = pc.replace_substring_regex(values, _UNIT_STRIP_RE, r"\1")
-            bare_fit = _number_fit(bare)
-            if bare_fit["dot"] or bare_fit["comma"]:
-                s = stripped[name] = pc.replace_substring_regex(s, _UNIT_STRIP_RE, r"\1")
-                values, fit = bare, bare_fit
-                units[name] = True
-        present[name] = (blank, tokens, mask, values)
-        fits[name] = fit
-        if fit["dot"] and not fit["comma"]:
-            dot_votes += 1
-        elif fit["comma"] and not fit["dot"]:
-            comma_votes += 1
+    for name, col in zip(names, columns):
+        info = _analyse_numbers(col)
+        infos[name] = info
+        if info.get("numeric_possible"):
+            if info["dot_fit"] and not info["comma_fit"]:
+                dot_votes += 1
+            elif info["comma_fit"] and not info["dot_fit"]:
+                comma_votes += 1
     if comma_votes > dot_votes or (comma_votes == dot_votes and delimiter == ";" and comma_votes):
         decimal = ","
     elif dot_votes or delimiter != ";":
@@ -806,131 +1523,48 @@ def _build_frame(names, columns, n_rows, delimiter):
     else:
         decimal = ","
 
-    out, types, warnings = {}, {}, []
-    for name, s in stripped.items():
-        series, kind, note = _type_column(s, present[name], fits[name], decimal)
-        series.name = name
-        out[name] = series
-        types[name] = kind
-        if units.get(name) and kind in ("integer", "float"):
+    out, types, warnings, bad_parts = {}, {}, [], []
+    for i, (name, col) in enumerate(zip(names, columns)):
+        typed = _type_column(col, infos.pop(name), decimal)
+        columns[i] = None  # the strings of a typed column are no longer needed
+        typed.series.name = name
+        out[name] = typed.series
+        types[name] = typed.kind
+        if typed.units and typed.kind in ("integer", "float"):
             warnings.append({"code": "ingest.units_removed", "params": {"column": name}})
-        if note:
+        if typed.accounting and typed.kind in ("integer", "float"):
+            warnings.append({"code": "ingest.accounting_negatives",
+                             "params": {"column": name, "count": typed.accounting}})
+        for note in typed.notes:
             note["params"]["column"] = name
             warnings.append(note)
+        if typed.bad is not None:
+            positions = np.flatnonzero(typed.bad)
+            raw_values = pc.take(col, pa.array(positions)).to_pylist()
+            lines = row_lines(positions) if row_lines is not None else positions + 2
+            bad_parts.append((name, typed.kind, positions, lines, raw_values))
     df = pd.DataFrame(out, columns=names, index=pd.RangeIndex(n_rows)) if names else pd.DataFrame()
     if not df.columns.is_unique:
         raise AssertionError("column names must be unique")
-    return df, types, decimal, warnings
 
-
-def _number_fit(values):
-    """Which number conventions fit every value: ``dot`` (1,234.5), ``comma`` (1.234,5).
-
-    Cheap first: a float cast succeeds on plain numbers; regexes run on a sample before the
-    whole column, so text columns cost little.
-    """
-    fit = {"dot": False, "comma": False, "floats": None, "fraction": False}
-    if len(values) == 0 or _any_match(values, _LEADING_ZERO_RE, anchored_end=False):
-        return fit
-    sample = values.slice(0, 1000)
-    floats = None
-    if _castable(sample):
-        try:
-            floats = pc.cast(values, pa.float64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            floats = None
-    if floats is not None and pc.all(pc.is_finite(floats)).as_py() is not False:
-        fraction = bool(pc.any(pc.match_substring_regex(values, "[.eE]")).as_py())
-        fit.update(dot=True, floats=floats, fraction=fraction)
-        fit["comma"] = (not fraction) or (_all_match(sample, _COMMA_RE) and _all_match(values, _COMMA_RE))
-        return fit
-    if not (_all_match(sample, _DOT_RE) or _all_match(sample, _COMMA_RE)):
-        return fit
-    fit["dot"] = _all_match(values, _DOT_RE)
-    fit["comma"] = _all_match(values, _COMMA_RE)
-    return fit
-
-
-def _castable(values):
-    try:
-        pc.cast(values, pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return False
-    return True
-
-
-def _all_match(values, pattern):
-    return bool(pc.all(pc.match_substring_regex(values, f"^(?:{pattern})$")).as_py())
-
-
-def _any_match(values, pattern, anchored_end=True):
-    end = "$" if anchored_end else ""
-    return bool(pc.any(pc.match_substring_regex(values, f"^(?:{pattern}){end}")).as_py())
-
-
-def _type_column(s, present, fit, decimal):
-    blank, tokens, mask, values = present
-    n = len(s)
-    if pc.all(blank).as_py() or n == 0:
-        kind = "empty" if n else "text"
-        if n == 0:
-            return pd.Series(pd.array([], dtype="str")), "text", None
-        return pd.Series(np.full(n, np.nan)), kind, None
-    missing_tokens = int(pc.sum(tokens).as_py() or 0)
-    note = _token_note(missing_tokens) if missing_tokens else None
-    if len(values) == 0:
-        return _as_text(s, blank), "text", None
-    kept = pc.if_else(mask, s, pa.scalar(None, pa.string()))
-
-    dot, comma = fit["dot"], fit["comma"]
-    if dot or comma:
-        use_comma = comma and (not dot or decimal == ",")
-        numbers = None
-        if not use_comma and fit["floats"] is not None:
-            numbers, has_fraction = fit["floats"], fit["fraction"]
-        else:
-            if use_comma:
-                cleaned = pc.replace_substring(pc.replace_substring(values, ".", ""), ",", ".")
-                has_fraction = bool(pc.any(pc.match_substring(values, ",")).as_py())
-            else:
-                cleaned = pc.replace_substring(values, ",", "")
-                has_fraction = bool(pc.any(pc.match_substring_regex(values, "[.eE]")).as_py())
-            try:
-                numbers = pc.cast(cleaned, pa.float64())
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                numbers = None
-            if numbers is not None and pc.all(pc.is_finite(numbers)).as_py() is False:
-                numbers = None
-        if numbers is not None:
-            arr = numbers.to_numpy(zero_copy_only=False)
-            complete = len(arr) == n
-            if not has_fraction:
-                if len(arr) and np.abs(arr).max() > 2**53:
-                    return _as_text(s, blank), "text", None
-                if complete:
-                    return pd.Series(arr.astype("int64")), "integer", note
-            full = np.full(n, np.nan)
-            full[mask.to_numpy(zero_copy_only=False)] = arr
-            return pd.Series(full), ("float" if has_fraction else "integer"), note
-
-    sample_lower = pc.utf8_lower(values.slice(0, 1000))
-    if set(pc.unique(sample_lower).to_pylist()) <= {"true", "false"}:
-        lower = pc.utf8_lower(values)
-        if set(pc.unique(lower).to_pylist()) <= {"true", "false"}:
-            flags = pc.equal(pc.utf8_lower(kept), "true")
-            return pd.Series(flags.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)), \
-                "boolean", note
-
-    first = values[0].as_py()
-    if re.fullmatch(_DATE_HINT_RE, first) and _all_match(values, _DATE_HINT_RE):
-        parsed, fmt_note = _parse_dates(values.to_pandas(), decimal)
-        if parsed is not None:
-            result = pd.Series(pd.NaT, index=pd.RangeIndex(n), dtype=parsed.dtype)
-            positions = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
-            result.iloc[positions] = parsed.to_numpy()
-            return result, "date", fmt_note or note
-
-    return _as_text(s, blank), "text", None
+    records = []
+    for name, kind, positions, lines, raw_values in bad_parts:
+        expected = "date" if kind == "date" else "number"
+        shown = [{"line": int(line), "value": str(value)} for line, value in
+                 zip(lines[:BAD_LISTED], raw_values[:BAD_LISTED])]
+        examples = ", ".join(f"{item['line']}: {item['value'][:40]}" for item in shown[:BAD_EXAMPLES])
+        warnings.append({
+            "code": "ingest.bad_values_rejected" if reject_bad_values else "ingest.bad_values",
+            "params": {"column": name, "count": int(len(positions)), "expected": expected,
+                       "examples": examples},
+            "values": shown,
+        })
+        records.extend((int(p), int(line), name, str(v), expected)
+                       for p, line, v in zip(positions, lines, raw_values))
+    bad_values = pd.DataFrame([r[1:] for r in records], columns=["line", "column", "value", "expected"])
+    bad_values["line"] = bad_values["line"].astype("int64")
+    bad_rows = np.unique(np.array([r[0] for r in records], dtype=np.int64))
+    return df, types, decimal, warnings, bad_values, bad_rows
 
 
 def _token_note(count):
@@ -939,32 +1573,10 @@ def _token_note(count):
 
 def _as_text(s, blank):
     """Text column (pandas ``str``): blank -> missing; NA-like tokens stay (``None`` may be a category)."""
+    if blank is None:
+        return pd.Series(s.to_pandas())
     text = pc.if_else(blank, pa.scalar(None, pa.string()), s)
     return pd.Series(text.to_pandas())
-
-
-def _parse_dates(values, decimal):
-    def attempt(formats):
-        for fmt in formats:
-            parsed = pd.to_datetime(values, format=fmt, errors="coerce")
-            if not parsed.isna().any():
-                return parsed
-        return None
-
-    parsed = attempt(_DATE_FORMATS_ISO)
-    if parsed is not None:
-        return parsed, None
-    dmy = attempt(_DATE_FORMATS_DMY)
-    mdy = attempt(_DATE_FORMATS_MDY)
-    if dmy is not None and mdy is not None:
-        chosen = dmy if decimal == "," else mdy
-        return chosen, {"code": "ingest.ambiguous_dates",
-                        "params": {"order": "day-first" if decimal == "," else "month-first"}}
-    if dmy is not None:
-        return dmy, None
-    if mdy is not None:
-        return mdy, None
-    return None, None
 
 
 # --------------------------------------------------------------------------------------------
@@ -1044,7 +1656,8 @@ def _read_xlsx_rows(data, sheet=None, *, timeout_s=None, memory_bytes=None):
         raise ChurnCoreError(payload["error"], payload.get("message", "The workbook could not be read."),
                              **payload.get("params", {}))
     rows = [(int(r[0]), list(r[1])) for r in payload["rows"]]
-    return rows, {"sheet": payload.get("sheet"), "sheets": payload.get("sheets", [])}
+    return rows, {"sheet": payload.get("sheet"), "sheets": payload.get("sheets", []),
+                  "formulas": payload.get("formulas")}
 
 
 def _columns_from_excel(rows):
@@ -1059,4 +1672,5 @@ def _columns_from_excel(rows):
     body = [cells for _, cells in nonempty[1:]]
     columns = [pa.array([cells[i] if i < len(cells) else "" for cells in body], type=pa.string())
                for i in range(width)]
-    return header, columns, len(body), [], blank, []
+    return header, columns, len(body), [], blank, [], _array_mapper([num for num, _ in nonempty[1:]])
+
