@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["generate", "profile", "sql", "segments", "train", "score", "simulate", "uplift"]
+COMMANDS = ["generate", "profile", "sql", "segments", "train", "score", "simulate", "uplift", "compare"]
 
 
 class _Parser(argparse.ArgumentParser):
