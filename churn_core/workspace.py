@@ -166,6 +166,8 @@ class Workspace:
         if mapping is not None and not isinstance(mapping, dict):
             mapping = load_mapping(mapping)
         ws.set_history(load, mapping=mapping)
+        if label is None and positive is not None and ws.roles_.label is None:
+            raise ChurnCoreError("model.no_label", "No churn label was detected: name it with --label.")
         if label is not None or positive is not None:
             ws.set_label(label if label is not None else ws.roles_.label, positive)
         return ws
@@ -533,6 +535,80 @@ class Workspace:
         value = pd.Series(self.customer_value("book"), index=book.index)
         watch.insert(3, "value", value.loc[watch.index].to_numpy())
         return watch
+
+
+    # ------------------------------------------------------------------ win-back and the plan
+    def winback(self, lang="en", catalogue=None):
+        """Every churned customer, value lost first, with why they left and the win-back offer."""
+        from churn_core.retention.winback import compute_winback
+
+        def compute():
+            lost = self.lost()
+            value = self.customer_value("lost")
+            reasons = self.reasons("lost", lang=lang) if len(lost) else None
+            return compute_winback(lost, value, reasons, self.meanings_, catalogue=catalogue,
+                                   id_column=self.id_column, lang=lang)
+
+        return self.cached(f"winback:{lang}", compute, lang, id(catalogue) if catalogue is not None else "-")
+
+    def lever_columns(self):
+        """``{lever: column(s)}`` the offers act on, from the column meanings."""
+        from churn_core.retention import offers as O
+
+        fn = getattr(O, "lever_columns_from_meanings", None)
+        if fn is not None:
+            return fn(self.meanings_)
+        exclude = [c for c in (self.roles_.label, self.id_column) if c]
+        return O.detect_lever_columns(self.df, exclude=exclude)
+
+    def simulator_inputs(self, catalogue, effects="assumed", measured=None, seed=0):
+        """Per-customer inputs of the simulator for the book (computed once per catalogue/effects).
+
+        Parameters
+        ----------
+        catalogue : OfferCatalogue
+        effects : {"assumed", "model", "measured"}
+        measured : EffectMatrix, optional
+            Measured effects (``effects="measured"``), already aligned with the book.
+        """
+        from churn_core.retention.offers import catalogue_to_json
+        from churn_core.retention.simulate import (compute_assumed_effects, compute_model_effects,
+                                                   prepare_inputs_from_frame)
+
+        model = self._require_model()
+        if effects not in ("assumed", "model", "measured"):
+            raise ChurnCoreError("workspace.bad_effects", "Effects must be 'assumed', 'model' or 'measured'.")
+
+        def compute():
+            book = self.book().frame
+            p = self.proba("book").to_numpy()
+            if effects == "model":
+                eff = compute_model_effects(model, book, catalogue, churn_probability=p,
+                                            lever_columns=self.lever_columns())
+            elif effects == "measured" and measured is not None:
+                eff = measured
+            else:
+                eff = compute_assumed_effects(p, catalogue)
+            return prepare_inputs_from_frame(book, catalogue, p, eff, roles=self.roles_, id_column=self.id_column,
+                                             value=self.customer_value("book"), seed=seed)
+
+        return self.cached("simulator_inputs", compute, _digest(catalogue_to_json(catalogue)), effects,
+                           id(measured) if measured is not None else "-", seed)
+
+    def plan(self, budget, catalogue=None, effects="assumed", measured=None, target_mask=None, **settings):
+        """The retention plan for the book under ``budget`` with the shared objective.
+
+        ``settings`` go to :class:`~churn_core.retention.simulate.SimulationSettings` (multipliers,
+        targeting, n_draws, seed...); the objective is the workspace's unless given.
+        """
+        from churn_core.retention.offers import default_catalogue
+        from churn_core.retention.simulate import SimulationSettings, compute_simulation
+
+        catalogue = catalogue or default_catalogue()
+        settings.setdefault("objective", self.settings.objective)
+        sim = SimulationSettings(budget=budget, **settings)
+        inputs = self.simulator_inputs(catalogue, effects=effects, measured=measured, seed=sim.seed)
+        return compute_simulation(inputs, catalogue, sim, target_mask=target_mask)
 
 
 def _scalar(value):

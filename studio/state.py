@@ -1,7 +1,9 @@
-"""Per-session state: the session's DuckDB store, the loaded dataset, the model, segments, results.
+"""Per-session state: the session's :class:`~churn_core.workspace.Workspace` and its DuckDB store.
 
-Everything derived from a user's data lives in ``st.session_state`` (or a session-scoped resource),
-never in a global cache. Keys: ``dataset``, ``model``, ``segments``, ``results``.
+The workspace (``st.session_state["workspace"]``) owns the data, roles, column meanings, model,
+settings and derived results; the accessors below are thin views of it so every page sees the same
+label, meanings, model and settings. Saved segments and page results a later page reuses stay in
+``segments`` / ``results``. Nothing derived from a user's data is in a global cache.
 """
 
 import hashlib
@@ -27,25 +29,44 @@ def _session_store():
     return SessionStore(memory_limit="1GB", threads=1, max_temp="1GB", timeout_s=20.0)
 
 
+def get_workspace():
+    """This session's Workspace (created on first use, with the session's private store)."""
+    from churn_core.workspace import Workspace
+
+    ws = st.session_state.get("workspace")
+    if ws is None:
+        ws = Workspace()
+        st.session_state["workspace"] = ws
+    store = _session_store()
+    if ws.store is not store:
+        ws.store = store
+        store.loaded_fingerprint = None
+    return ws
+
+
 def get_store():
     """This browser session's private, locked-down DuckDB (closed when the session ends).
 
     The current dataset is in it as table ``customers`` (loaded again if the store is new).
     """
-    store = _session_store()
-    dataset = st.session_state.get("dataset")
-    if dataset is not None and getattr(store, "loaded_fingerprint", None) != dataset.load.fingerprint:
-        store.load_frame("customers", dataset.load.df)
-        store.loaded_fingerprint = dataset.load.fingerprint
+    ws = get_workspace()
+    store = ws.store
+    if ws.has_data and getattr(store, "loaded_fingerprint", None) != ws.load_.fingerprint:
+        store.load_frame("customers", ws.df)
+        store.loaded_fingerprint = ws.load_.fingerprint
     return store
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """The loaded customer table: the ingestion result and the (user-corrected) column roles."""
+    """The loaded customer table: the ingestion result and the (user-corrected) column roles.
+
+    A read-only view of the workspace's history for pages (``load``, ``roles``, ``meanings``).
+    """
 
     load: object
     roles: object
+    meanings: object = None
 
     @property
     def df(self):
@@ -53,13 +74,14 @@ class Dataset:
 
     @property
     def key(self):
-        """Fingerprint of the data plus its roles: key caches on this, never on the frame."""
+        """Fingerprint of the data plus its roles and meanings: key caches on this, never on the frame."""
         roles = json.dumps(
             {
                 "roles": self.roles.roles,
                 "label": self.roles.label,
                 "positive": str(self.roles.positive),
                 "ids": list(self.roles.id_columns),
+                "meanings": self.meanings.fingerprint() if self.meanings is not None else None,
             },
             sort_keys=True,
             ensure_ascii=False,
@@ -78,42 +100,60 @@ def page_link(page, label, icon=None):
 
 
 def get_dataset():
-    """The session's dataset, or None."""
-    return st.session_state.get("dataset")
+    """The session's dataset (a view of the workspace's history), or None."""
+    ws = get_workspace()
+    if not ws.has_data:
+        return None
+    return Dataset(load=ws.load_, roles=ws.roles_, meanings=ws.meanings_)
 
 
 def set_dataset(load, roles):
-    """Keep a new dataset, load it into the session store as ``customers``, forget old results."""
-    previous = get_dataset()
-    dataset = Dataset(load=load, roles=roles)
-    st.session_state["dataset"] = dataset
-    get_store()
-    if previous is None or previous.load.fingerprint != load.fingerprint:
-        st.session_state["model"] = None
+    """Make ``load`` the workspace's history (loaded into the session store as ``customers``).
+
+    A new table forgets the model, results and saved segments of the old one.
+    """
+    ws = get_workspace()
+    new = not ws.has_data or ws.load_.fingerprint != load.fingerprint
+    ws.set_history(load, roles=roles)
+    ws.store.loaded_fingerprint = load.fingerprint
+    if new:
         st.session_state["results"] = {}
         st.session_state["segments"] = {}
-    return dataset
+    return get_dataset()
 
 
 def get_column_map(dataset):
-    """Business columns of the dataset found by role and name (balance, products...), once per data."""
+    """Business columns of the dataset (balance, products...) from the workspace's column meanings."""
     from churn_core.analysis.segments import detect_columns
 
     cached = st.session_state.get("_colmap")
     if not cached or cached[0] != dataset.key:
-        cached = (dataset.key, detect_columns(dataset.df, dataset.roles))
+        try:
+            cols = detect_columns(dataset.df, dataset.roles, meanings=dataset.meanings)
+        except TypeError:  # detect_columns without meanings support
+            cols = detect_columns(dataset.df, dataset.roles)
+        cached = (dataset.key, cols)
         st.session_state["_colmap"] = cached
     return cached[1]
 
 
 def set_roles(roles):
-    """Replace the roles of the current dataset (the model trained on old roles is kept)."""
-    dataset = get_dataset()
-    if dataset is None:
+    """Replace the roles of the current dataset (one label for every page; a model of another
+    label is dropped)."""
+    ws = get_workspace()
+    if not ws.has_data:
         return None
-    dataset = Dataset(load=dataset.load, roles=roles)
-    st.session_state["dataset"] = dataset
-    return dataset
+    ws.set_roles(roles)
+    return get_dataset()
+
+
+def set_meanings(meanings):
+    """Replace the column meanings of the current dataset (every page follows)."""
+    ws = get_workspace()
+    if not ws.has_data:
+        return None
+    ws.set_meanings(meanings)
+    return get_dataset()
 
 
 def require_dataset():
@@ -131,11 +171,11 @@ KEPT_ACROSS_MODELS = ("uplift", "scenarios")
 
 def get_model():
     """The session's fitted churn model, or None."""
-    return st.session_state.get("model")
+    return get_workspace().model_
 
 
 def set_model(model):
-    st.session_state["model"] = model
+    get_workspace().set_model(model)
     # explanations and simulations of an older model are stale now; measured campaign effects
     # and saved scenarios (which record their own figures) are not
     results = st.session_state.setdefault("results", {})

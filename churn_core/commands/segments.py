@@ -5,14 +5,15 @@ import math
 import sys
 import tempfile
 
+from churn_core.commands._common import add_customer_arguments, open_workspace
+
 HELP = "churn rate, lift and average balance per group of FILE (JSON list)"
 
 
 def add_arguments(parser):
     parser.add_argument("file", help="CSV or Excel file of customers")
     parser.add_argument("--by", required=True, help="column(s) to group by, comma separated")
-    parser.add_argument("--label", help="churn column (detected when omitted)")
-    parser.add_argument("--positive", help="value of the churn column that means 'left' (detected when omitted)")
+    add_customer_arguments(parser)
 
 
 def load_table(path):
@@ -20,33 +21,6 @@ def load_table(path):
     from churn_core.data.ingest import load_file
 
     return load_file(path).df
-
-
-def _roles(df, label=None, positive=None):
-    from churn_core.data.roles import detect_roles
-
-    roles = detect_roles(df)
-    if label is not None:
-        if label not in df.columns:
-            from churn_core.errors import ChurnCoreError
-
-            raise ChurnCoreError("segments.unknown_column", f"Column {label!r} is not in the file.", column=label)
-        if positive is None:
-            positive = roles.positive if roles.label == label else None
-        else:
-            positive = _match_positive(df[label], positive)
-        roles = roles.with_label(label, positive)
-    elif positive is not None and roles.label is not None:
-        roles = roles.with_label(roles.label, _match_positive(df[roles.label], positive))
-    return roles
-
-
-def _match_positive(series, text):
-    """The value of ``series`` whose text is ``text`` (so "1" finds the integer 1)."""
-    for value in series.dropna().unique():
-        if str(value) == str(text):
-            return value.item() if hasattr(value, "item") else value
-    return text
 
 
 def _clean(value):
@@ -63,12 +37,13 @@ def run(args):
     from churn_core.data.store import SessionStore
 
     by = [c.strip() for c in args.by.split(",") if c.strip()]
-    df = load_table(args.file)
+    ws = open_workspace(args.file, args)
+    df = ws.df
     missing = [c for c in by if c not in df.columns]
     if missing:
         raise ChurnCoreError("segments.unknown_column", f"Column {missing[0]!r} is not in the file; columns: "
                              + ", ".join(map(str, df.columns)), column=missing[0])
-    cols = detect_columns(df, _roles(df, args.label, args.positive))
+    cols = detect_columns(df, ws.roles_)
     if cols.label is None:
         raise ChurnCoreError("segments.no_label", "No churn column found; name it with --label and --positive.")
     with tempfile.TemporaryDirectory(prefix="churn_seg_") as root:

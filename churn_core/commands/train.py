@@ -1,25 +1,33 @@
-"""``python -m churn_core train FILE [--label C] [--positive V] --out DIR``: train, evaluate, score.
+"""``python -m churn_core train FILE [--label C] [--positive V] [--columns MAP.json] --out DIR``.
 
-Writes ``DIR/metrics.json`` (held-out figures, baseline, grade, cross-validation, backtest, the gate's
-decisions), ``DIR/scores.csv`` (every customer: probability, tier, three reasons, warning signals),
-``DIR/drivers.csv`` (``feature, mean_abs_shap``, largest first) and the saved model
-(``model.json``, ``booster.ubj``, ``evaluation.npz``). Prints a short JSON summary.
+Trains, evaluates and scores through the same :class:`~churn_core.workspace.Workspace` as the app.
+Writes ``DIR/metrics.json`` (held-out figures, baseline, grade, cross-validation, backtest, the
+gate's decisions, ``base_risk``), ``DIR/scores.csv`` (every customer of the file: probability,
+status, tier among active customers, three reasons with their points, warning signals),
+``DIR/watchlist.csv`` (every active customer of the book, riskiest first), ``DIR/winback.csv``
+(every churned customer, value lost first, with reasons), ``DIR/drivers.csv`` (``feature,
+mean_abs_shap``, largest first), ``DIR/columns.json`` (the column meanings used; ``score`` and
+``simulate`` read it) and the saved model (``model.json``, ``booster.ubj``, ``evaluation.npz``).
+Prints a short JSON summary.
 """
 
 import json
 import sys
 from pathlib import Path
 
-HELP = "train the churn model on a customer file; write metrics.json, scores.csv, drivers.csv and the model"
+from churn_core.commands._common import add_customer_arguments, open_workspace
+
+HELP = "train the churn model on a customer file; write metrics, scores, watch-list, win-back list and the model"
 
 SUMMARY_KEYS = ["roc_auc", "pr_auc", "brier", "ece", "top_decile_lift", "baseline_roc_auc", "grade",
-                "n_train", "n_test", "n_trees", "training_seconds"]
+                "n_train", "n_test", "n_trees", "training_seconds", "base_risk"]
+
+COLUMNS_FILE = "columns.json"
 
 
 def add_arguments(parser):
     parser.add_argument("file", help="CSV, TSV, TXT or .xlsx file with one row per customer")
-    parser.add_argument("--label", help="churn label column (default: detected)")
-    parser.add_argument("--positive", help="label value that means churned (default: detected)")
+    add_customer_arguments(parser)
     parser.add_argument("--out", required=True, help="output directory (created if needed)")
     parser.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the reasons")
     parser.add_argument("--high", type=int, default=None,
@@ -30,53 +38,66 @@ def add_arguments(parser):
 
 
 def load_with_roles(path, label=None, positive=None):
-    """Read ``path`` and detect roles, with ``--label`` / ``--positive`` applied."""
-    from churn_core.errors import ChurnCoreError
-    from churn_core.data.ingest import load_file
-    from churn_core.data.roles import coerce_positive, detect_positive, detect_roles
+    """``(LoadResult, Roles)`` of ``path`` with ``--label`` / ``--positive`` applied (benchmarks use it)."""
+    from churn_core.workspace import Workspace
 
-    load = load_file(path)
-    roles = detect_roles(load.df)
-    if label:
-        if label not in load.df.columns:
-            raise ChurnCoreError("roles.unknown_column", f"There is no column {label!r} in the file.",
-                                 column=label)
-        series = load.df[label]
-        pos = coerce_positive(series, positive) if positive is not None else detect_positive(series)
-        roles = roles.with_label(label, pos)
-    elif positive is not None:
-        if roles.label is None:
-            raise ChurnCoreError("model.no_label", "No churn label was detected: name it with --label.")
-        roles = roles.with_label(roles.label, coerce_positive(load.df[roles.label], positive))
-    return load, roles
+    ws = Workspace.from_file(path, label=label, positive=positive)
+    return ws.load_, ws.roles_
+
+
+def tier_settings(ws, args):
+    """Apply ``--high`` / ``--medium`` to the workspace's tier settings."""
+    from dataclasses import replace
+
+    ws.update_settings(tiers=replace(ws.settings.tiers, high_capacity=args.high, medium_capacity=args.medium))
+
+
+def write_lists(ws, out, lang):
+    """``watchlist.csv`` (active customers of the book, riskiest first) and ``winback.csv``."""
+    from churn_core.sharing.export import to_safe_csv_bytes
+
+    watch = ws.watchlist(lang=lang)
+    reasons = ws.reasons("book", lang=lang, rows=watch.index)
+    for j in (1, 2, 3):
+        watch[f"reason_{j}"] = reasons[f"reason_{j}"].to_numpy()
+        watch[f"points_{j}"] = reasons[f"points_{j}"].to_numpy() if f"points_{j}" in reasons else None
+    watch = watch.drop(columns=["signals_text"], errors="ignore")
+    (out / "watchlist.csv").write_bytes(to_safe_csv_bytes(watch.reset_index(drop=True)))
+    winback = ws.winback(lang=lang)
+    (out / "winback.csv").write_bytes(to_safe_csv_bytes(winback.reset_index(drop=True)))
+    return watch, winback
 
 
 def run(args):
-    from churn_core.modeling.scoring import score_frame, tier_counts
-    from churn_core.explain import compute_explanation
-    from churn_core.sharing.export import to_safe_csv_bytes
-    from churn_core.modeling.model import ChurnModel, _json_safe
+    from churn_core.modeling.model import _json_safe
+    from churn_core.modeling.scoring import tier_counts
     from churn_core.modeling.warning import compute_drivers
+    from churn_core.sharing.export import to_safe_csv_bytes
 
-    load, roles = load_with_roles(args.file, args.label, args.positive)
-    df = load.df
-    model = ChurnModel(random_state=args.seed).fit(df, roles)
+    ws = open_workspace(args.file, args)
+    tier_settings(ws, args)
+    model = ws.train(random_state=args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     model.save(out)
+    (out / COLUMNS_FILE).write_text(json.dumps(ws.mapping(), ensure_ascii=False, indent=1, default=str),
+                                    encoding="utf-8")
 
-    explanation = compute_explanation(model, df)
-    scores = score_frame(model, df, args.lang, args.high, args.medium, explanation=explanation)
-    drivers = compute_drivers(model, df, explanation=explanation)
+    scores = ws.scores("history", lang=args.lang)
+    drivers = compute_drivers(model, ws.df, explanation=ws.explanation("history"))
     (out / "scores.csv").write_bytes(to_safe_csv_bytes(scores))
     (out / "drivers.csv").write_bytes(to_safe_csv_bytes(drivers))
+    watch, winback = write_lists(ws, out, args.lang)
 
     metrics = dict(model.metrics_)
     metrics.update({
         "label": model.label_, "positive": model.positive_, "features": list(model.features_),
         "excluded_columns": dict(model.excluded_), "flagged": dict(model.flagged_),
         "id_column": model.id_column_, "rows_scored": int(len(scores)),
+        "base_risk": round(ws.base_risk(), 6),
         "tiers": tier_counts(scores),
+        "book": ws.describe_book(), "watchlist_rows": int(len(watch)), "winback_rows": int(len(winback)),
+        "meanings": ws.meanings_.as_map(),
         "top_drivers": drivers["feature"].head(5).tolist(),
         "model_card": model.model_card(),
     })

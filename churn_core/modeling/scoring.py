@@ -41,9 +41,22 @@ def compute_status(model, df):
                      name="status")
 
 
-def score_rows(model, df, lang="en", explanation=None, signal_columns=None, thresholds=None):
-    """Row-wise scores (no tiers): id (if any), probability, status, three reasons with points, signals."""
+def score_rows(model, df, lang="en", explanation=None, signal_columns=None, thresholds=None, meanings=None):
+    """Row-wise scores (no tiers): id (if any), probability, status, three reasons with points, signals.
+
+    Signals use ``signal_columns`` when given, else the column ``meanings`` (detected from ``df``
+    when not given: pass the saved map, :func:`load_model_meanings`, for the same answer on every
+    partition of a big table).
+    """
     from churn_core.explain import compute_top_reasons
+    from churn_core.modeling.warning import signal_columns_from_meanings
+
+    if signal_columns is None:
+        if meanings is None:
+            from churn_core.data.meanings import detect_meanings
+
+            meanings = detect_meanings(df)
+        signal_columns = signal_columns_from_meanings(meanings)
 
     proba = model.predict_proba(df)
     reasons = compute_top_reasons(model, df, k=3, lang=lang, explanation=explanation, with_details=True)
@@ -88,3 +101,33 @@ def tier_counts(scores):
     """``{tier: customers}`` in :data:`TIER_ORDER` (``Left`` only when some customer left)."""
     counts = scores["risk_tier"].astype(str).value_counts().reindex(TIER_ORDER, fill_value=0)
     return {k: int(v) for k, v in counts.items() if k != LEFT or v > 0}
+
+
+def load_model_meanings(model_dir, df=None):
+    """The column meanings saved beside a model by ``train`` (``columns.json``), or None.
+
+    With ``df`` the saved mapping is applied to the meanings detected on ``df`` (columns the file
+    lacks are left out); without it the saved map is rebuilt as it was.
+    """
+    import json
+    from pathlib import Path
+
+    from churn_core.data.meanings import ColumnInfo, ColumnMeanings, apply_mapping, detect_meanings
+
+    path = Path(model_dir) / "columns.json"
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if df is None:
+        infos = tuple(ColumnInfo(c, spec.get("meaning"), float(spec.get("confidence", 1.0)),
+                                 bool(spec.get("actionable")), bool(spec.get("protected")))
+                      for c, spec in data.get("columns", {}).items())
+        return ColumnMeanings(infos=infos, margins=dict(data.get("margins", {})), label=data.get("label"),
+                              positive=data.get("positive"), id_column=data.get("id"))
+    data = dict(data)
+    data["columns"] = {c: v for c, v in data.get("columns", {}).items() if c in df.columns}
+    data["margins"] = {c: v for c, v in data.get("margins", {}).items() if c in df.columns}
+    for key in ("label", "id"):
+        if data.get(key) not in df.columns:
+            data.pop(key, None)
+    return apply_mapping(detect_meanings(df), data, columns=df.columns)

@@ -34,16 +34,33 @@ def make_app(page, *, dataset=None, model=None, lang="en", timeout=60, results=N
     ``dataset`` / ``model`` (from the fixtures above) are put in session state the way the app
     keeps them, so a page test starts where a user who loaded data (and trained) would be.
     """
+    from churn_core.workspace import Workspace
+
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     at.session_state["lang"] = lang
     if dataset is not None:
-        at.session_state["dataset"] = dataset
-    if model is not None:
-        at.session_state["model"] = model
+        ws = Workspace().set_history(dataset.load, roles=dataset.roles)
+        if model is not None:
+            ws.set_model(model)
+        at.session_state["workspace"] = ws
     at.session_state["results"] = dict(results or {})
     at.session_state["segments"] = dict(segments or {})
     at.switch_page(page)
     return at
+
+
+def dataset_of(at):
+    """The session's dataset view (load, roles, meanings) after a run, or None."""
+    from studio.state import Dataset
+
+    ws = at.session_state["workspace"] if "workspace" in at.session_state else None
+    if ws is None or not ws.has_data:
+        return None
+    return Dataset(load=ws.load_, roles=ws.roles_, meanings=ws.meanings_)
+
+
+def workspace_of(at):
+    return at.session_state["workspace"]
 
 
 def _charts(at):

@@ -5,7 +5,7 @@ import io
 import pandas as pd
 import pytest
 
-from tests.app.conftest import SAMPLE, chart_frames, chart_specs, make_app
+from tests.app.conftest import SAMPLE, chart_frames, chart_specs, dataset_of, make_app
 
 PAGE = "pages/1_data.py"
 needs_sample = pytest.mark.skipif(not SAMPLE.exists(), reason="sample_data not generated yet")
@@ -37,7 +37,7 @@ def test_sample_flow_loads_20000_rows_and_detects_the_label():
     assert m["Encoding"] == "utf-8"
     assert m["Delimiter"] == "Comma"
     assert (m["Rows in file"], m["Rows loaded"], m["Rows rejected"]) == ("20,000", "20,000", "0")
-    ds = at.session_state["dataset"]
+    ds = dataset_of(at)
     assert ds.load.rows_loaded == 20000
     assert (ds.roles.label, ds.roles.positive) == ("churned", 1)
     assert at.selectbox(key=f"data_label_{ds.key}_en").value == "churned"
@@ -66,7 +66,7 @@ def test_chinese_sample_in_chinese():
     m = metrics(at)
     assert m["编码"] == "gb18030"
     assert m["已加载行数"] == "20,000"
-    ds = at.session_state["dataset"]
+    ds = dataset_of(at)
     assert (ds.roles.label, ds.roles.positive) == ("是否流失", "是")
     assert at.title[0].value == "客户数据"
 
@@ -80,7 +80,7 @@ def test_upload_flow_with_rejects_shown_and_downloadable():
     m = metrics(at)
     assert (m["Encoding"], m["Delimiter"]) == ("gb18030", "Semicolon")
     assert (m["Rows in file"], m["Rows loaded"], m["Rows rejected"]) == ("5", "3", "2")
-    ds = at.session_state["dataset"]
+    ds = dataset_of(at)
     assert ds.df["余额"].tolist() == [1234.5, 20.0, 0.0]
     assert (ds.roles.label, ds.roles.positive) == ("是否流失", "是")
     rejects = [e for e in at.expander if e.label == "2 rejected rows"]
@@ -97,9 +97,9 @@ def test_upload_is_parsed_once_not_on_every_rerun(monkeypatch):
     at = make_app(PAGE)
     at.run()
     upload(at, "a.csv", b"id,churn\n1,0\n2,1\n3,0\n")
-    first = at.session_state["dataset"]
+    first = dataset_of(at)
     at.run()  # a rerun (any widget) must not parse again
-    assert at.session_state["dataset"] is first
+    assert dataset_of(at).load is first.load
 
 
 @needs_sample
@@ -107,14 +107,14 @@ def test_sample_after_an_upload_stays_loaded_on_reruns():
     at = make_app(PAGE)
     at.run()
     upload(at, "a.csv", b"id,churn\n1,0\n2,1\n3,0\n")
-    assert at.session_state["dataset"].load.rows_loaded == 3
+    assert dataset_of(at).load.rows_loaded == 3
     at.button(key="data_use_sample").click().run()
-    assert at.session_state["dataset"].load.source_name == "customers.csv"
+    assert dataset_of(at).load.source_name == "customers.csv"
     at.run()
-    assert at.session_state["dataset"].load.source_name == "customers.csv"
+    assert dataset_of(at).load.source_name == "customers.csv"
     # a new file in the uploader is read again
     upload(at, "b.csv", b"id,churn\n1,0\n2,1\n")
-    assert at.session_state["dataset"].load.rows_loaded == 2
+    assert dataset_of(at).load.rows_loaded == 2
 
 
 def test_xlsx_upload():
@@ -132,7 +132,7 @@ def test_xlsx_upload():
     m = metrics(at)
     assert m["Format"] == "Excel (.xlsx)"
     assert m["Rows loaded"] == "4"
-    ds = at.session_state["dataset"]
+    ds = dataset_of(at)
     assert (ds.roles.label, ds.roles.positive) == ("Attrition_Flag", "Attrited Customer")
 
 
@@ -149,7 +149,7 @@ def test_error_flow_shows_a_message_not_a_traceback(name, data, message):
     upload(at, name, data)
     assert not at.exception
     assert texts(at.error) == [message]
-    assert at.session_state["dataset"] is None if "dataset" in at.session_state else True
+    assert dataset_of(at) is None if "dataset" in at.session_state else True
 
 
 def test_error_goes_away_when_the_bad_file_is_removed():
@@ -189,7 +189,7 @@ def test_role_correction_flow():
     at = make_app(PAGE)
     at.run()
     upload(at, "c.csv", text.encode())
-    ds = at.session_state["dataset"]
+    ds = dataset_of(at)
     assert (ds.roles.label, ds.roles.positive) == ("status", "closed")
     assert ds.roles.roles["ref"] == "id"
     # correct one column's role
@@ -197,17 +197,17 @@ def test_role_correction_flow():
     at.selectbox(key="data_role_value_age_en").set_value("categorical").run()
     at.button(key="data_role_apply").click().run()
     assert not at.exception
-    assert at.session_state["dataset"].roles.roles["age"] == "categorical"
+    assert dataset_of(at).roles.roles["age"] == "categorical"
     # change the label's positive value
-    ds = at.session_state["dataset"]
+    ds = dataset_of(at)
     at.selectbox(key=f"data_positive_{ds.key}_status").set_value("active").run()
     at.button(key="data_label_apply").click().run()
-    ds = at.session_state["dataset"]
+    ds = dataset_of(at)
     assert (ds.roles.label, ds.roles.positive) == ("status", "active")
     summary = [s for s in texts(at.success) if s.startswith("Label status = active")]
     assert summary == ["Label status = active: 48 churned customers (80.0%)."]
     # remove the label: the page asks for one
     at.selectbox(key=f"data_label_{ds.key}_en").set_value("\u2060(no label)").run()  # the page's NO_LABEL
     at.button(key="data_label_apply").click().run()
-    assert at.session_state["dataset"].roles.label is None
+    assert dataset_of(at).roles.label is None
     assert "No churn label was found. Choose the column that says whether a customer left." in texts(at.warning)

@@ -26,7 +26,7 @@ def test_language_switch_turns_the_page_chinese():
 def test_sidebar_shows_the_loaded_dataset(sample_dataset):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
     at.session_state["lang"] = "en"
-    at.session_state["dataset"] = sample_dataset
+    at.session_state["workspace"] = __import__("churn_core.workspace", fromlist=["Workspace"]).Workspace().set_history(sample_dataset.load, roles=sample_dataset.roles)
     at.run()
     assert not at.exception
     assert at.sidebar.caption[0].value == "Loaded: customers.csv (20,000 customers)"

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from tests.app.conftest import ROOT, SAMPLE, chart_specs, make_app
+from tests.app.conftest import ROOT, SAMPLE, chart_specs, make_app, workspace_of
 
 PAGE = "pages/5_model.py"
 
@@ -46,7 +46,7 @@ def test_train_button_trains_and_evaluates(small_dataset):
     at = make_app(PAGE, dataset=small_dataset, timeout=180).run()
     at.button(key="model_train").click().run()
     assert not at.exception
-    model = at.session_state["model"]
+    model = workspace_of(at).model_
     assert model is not None and model.metrics_["n_test"] == 600
     labels = [m.label for m in at.metric]
     assert "ROC AUC" in labels and "Calibration error (ECE)" in labels
