@@ -18,21 +18,13 @@ def add_arguments(parser):
     parser.add_argument("--out", required=True, help="output CSV path")
     parser.add_argument("--engine", choices=["local", "spark"], default="local",
                         help="where to score (default: local)")
+    parser.add_argument("--master", default=None,
+                        help="--engine spark: Spark master (default local[2]; spark://host:7077, yarn, k8s://...)")
+    parser.add_argument("--format", choices=["parquet", "csv"], default=None,
+                        help="--engine spark: Parquet or CSV partitions in the --out folder (default: by suffix)")
     parser.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the reasons")
     parser.add_argument("--high", type=int, default=None, help="customers in the High tier (default: top 10%%)")
     parser.add_argument("--medium", type=int, default=None, help="customers in the Medium tier (default: next 20%%)")
-
-
-def _check_spark():
-    import importlib.util
-
-    from churn_core.errors import ChurnCoreError
-
-    if importlib.util.find_spec("pyspark") is None:
-        raise ChurnCoreError("score.no_spark", "Spark is not installed (no pyspark): use --engine local "
-                             "or install pyspark.")
-    raise ChurnCoreError("score.spark_unavailable", "The Spark engine is not available in this build: "
-                         "use --engine local.")
 
 
 def run(args):
@@ -42,8 +34,14 @@ def run(args):
     from churn_core.data.ingest import load_file
     from churn_core.modeling.model import ChurnModel
 
-    if args.engine == "spark":
-        _check_spark()
+    if args.engine == "spark":  # same columns and summary, computed on Spark (churn_core/scale)
+        from churn_core.scale.spark import run_score
+
+        summary = run_score(args.file, args.model, args.out, master=args.master, fmt=args.format,
+                            lang=args.lang, high=args.high, medium=args.medium,
+                            columns=getattr(args, "columns", None))
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+        return 0
     model = ChurnModel.load(args.model)
     df = load_file(args.file).df
     missing = [c for c in model.features_ if c not in df.columns]

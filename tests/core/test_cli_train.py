@@ -105,13 +105,19 @@ def test_score_missing_column_exits_2(trained, capsys):
     assert err.count("\n") == 1 and "complaints_12m" in err
 
 
-def test_score_spark_engine_is_a_clear_error(trained, capsys):
+def test_score_spark_engine_without_pyspark_is_a_clear_error(trained, capsys, monkeypatch):
+    # --engine spark works when pyspark and Java are installed (tests/core/test_spark_score.py);
+    # without pyspark it says what to install, in one line
+    import sys
+
     tmp, out, df = trained
     path = tmp / "new.csv"
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # `import pyspark` now fails
     capsys.readouterr()
     assert main(["score", str(path), "--model", str(out), "--out", str(tmp / "y.csv"), "--engine", "spark"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Spark" in err
+    assert err == ("error: Spark is not installed (no pyspark): run `pip install -r "
+                   "requirements-spark.txt` or use --engine local.\n")
 
 
 def test_train_one_class_exits_2(tmp_path, capsys):
