@@ -14,8 +14,10 @@ Cause of a driver (one owner per concept: the column meanings decide):
    theme (fees / rates / balance -> ``rates_fees``, activity, service, products);
 3. anything else is ``circumstances`` (who the customer is, nothing the bank did).
 
-The main cause is the cause whose drivers add up to the most points (absolute); ties go to the
-cause of the stronger first driver. A customer without any driver has no cause (``None``).
+The main cause is the cause whose drivers *raising* the risk add up to the most points; ties go to
+the cause of the earlier (stronger) driver. A churned customer the model saw as safe has only drivers
+that lowered the risk: nothing explains the departure, the main cause is ``None`` ("not explained")
+and each ``cause_j`` still says what the listed driver is about.
 
 Cost of the offer per customer = ``contact_cost + unit_cost`` of the ``win_back`` offer (a call
 that is made, and the gesture offered to everyone reached).
@@ -145,7 +147,9 @@ def _main_causes(out, k):
             if not cause:
                 continue
             pts = row.get(f"points_{j}")
-            pts = abs(float(pts)) if pts is not None and np.isfinite(pts) else 0.0
+            pts = float(pts) if pts is not None and np.isfinite(pts) else 0.0
+            if pts < 0:  # a driver that lowered the risk does not explain a departure
+                continue
             totals[cause] = totals.get(cause, 0.0) + pts
             first.setdefault(cause, j)
         if not totals:
@@ -186,8 +190,8 @@ def compute_value_lost_by(winback, by_frame, column, bins=5):
 
 def compute_value_lost_by_cause(winback):
     """Value lost per main cause: ``cause, customers, value_lost, share_of_value_lost``, one row per
-    cause of :data:`CAUSES` (zero when no customer has it) in that order, plus ``None`` for customers
-    without a driver when there are any."""
+    cause of :data:`CAUSES` (zero when no customer has it) in that order, plus ``None`` for the customers no
+    risk-raising driver explains, when there are any."""
     data = winback[["main_cause", "value_lost"]]
     rows = []
     for cause in CAUSES:
