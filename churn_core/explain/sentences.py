@@ -289,8 +289,10 @@ def _subjects_for(column, display, values, lang):
 
 
 def points_text(points):
-    """The whole number of points a sentence shows for ``points`` (``|points|`` rounded half to even)."""
-    return np.rint(np.abs(np.asarray(points, dtype=np.float64))).astype(np.int64)
+    """The whole number of points a sentence shows: ``|points|`` at 2 decimals (as exports show
+    it), then rounded half up, so a table's ``1.50`` reads "2 points" in the sentence beside it."""
+    shown = np.round(np.abs(np.asarray(points, dtype=np.float64)), 2)
+    return np.floor(shown + 0.5).astype(np.int64)
 
 
 def _points_bucket(points):

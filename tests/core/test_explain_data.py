@@ -172,7 +172,8 @@ def test_sentences_equal_the_waterfall_bars(cm_expl, cm_reasons):
                 continue
             bar = bars[cm_expl.features[cm_expl.columns.index(driver)]]
             assert row[f"points_{j}"] == bar
-            assert _number(row[f"reason_{j}"]) == int(np.rint(abs(bar)))
+            # the sentence shows the bar at 2 decimals (as exports do), rounded half up
+            assert _number(row[f"reason_{j}"]) == int(np.floor(round(abs(bar), 2) + 0.5))
             word = " raises the risk by " if bar > 0 else " lowers the risk by "
             assert word in row[f"reason_{j}"]
 

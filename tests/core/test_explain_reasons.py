@@ -313,3 +313,17 @@ def test_reasons_reuse_the_session_explanation(toy_and_model):
     expl = explain.compute_explanation(model, df)
     pd.testing.assert_frame_equal(explain.compute_top_reasons(model, df, lang="zh", explanation=expl),
                                   explain.compute_top_reasons(model, df, lang="zh"))
+
+
+def test_sentence_number_is_the_exported_points_rounded_half_up():
+    """Exports show points at 2 decimals; the sentence rounds that number half up."""
+    expl = make_explanation(["Balance"], [[0.0]] * 5, [[0.1]] * 5)
+    idx = np.zeros((5, 1), dtype=np.int16)
+    pts = np.array([[1.4996], [2.5], [0.494], [-1.5], [-0.5]])
+    assert explain.format_reasons(expl, idx, pts)[0].tolist() == [
+        "Balance = 0 raises the risk by 2 points",
+        "Balance = 0 raises the risk by 3 points",
+        "Balance = 0 raises the risk by less than 1 point",
+        "Balance = 0 lowers the risk by 2 points",
+        "Balance = 0 lowers the risk by 1 point",
+    ]
