@@ -1,11 +1,11 @@
 """``python -m churn_core segments FILE --by COL[,COL...]``: churn profile per group, as JSON."""
 
 import json
-import math
 import sys
 import tempfile
 
 from churn_core.commands._common import add_customer_arguments, open_workspace
+from churn_core.jsonutil import to_jsonable
 
 HELP = "churn rate, lift and average balance per group of FILE (JSON list)"
 
@@ -21,14 +21,6 @@ def load_table(path):
     from churn_core.data.ingest import load_file
 
     return load_file(path).df
-
-
-def _clean(value):
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    return value
 
 
 def run(args):
@@ -57,7 +49,7 @@ def run(args):
     if cols.balance:
         frame["avg_balance"] = frame["avg_balance"]
         keep.append("avg_balance")
-    records = [{k: _clean(row[k]) for k in keep} for row in frame.to_dict("records")]
+    records = [{k: to_jsonable(row[k]) for k in keep} for row in frame.to_dict("records")]
     json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
     sys.stdout.write("\n")
     return 0

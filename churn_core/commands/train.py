@@ -69,7 +69,7 @@ def write_lists(ws, out, lang):
 
 
 def run(args):
-    from churn_core.modeling.model import _json_safe
+    from churn_core.jsonutil import to_jsonable
     from churn_core.modeling.scoring import tier_counts
     from churn_core.modeling.warning import compute_drivers
     from churn_core.sharing.export import to_safe_csv_bytes
@@ -101,7 +101,7 @@ def run(args):
         "top_drivers": drivers["feature"].head(5).tolist(),
         "model_card": model.model_card(),
     })
-    metrics = _json_safe(metrics)
+    metrics = to_jsonable(metrics)
     (out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=1, default=str),
                                       encoding="utf-8")
     summary = {k: metrics.get(k) for k in SUMMARY_KEYS}

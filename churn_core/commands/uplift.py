@@ -26,6 +26,9 @@ def add_arguments(parser):
                         help="the positive outcome is good (visited, bought, retained); "
                              "default: bad (churned)")
     parser.add_argument("--customers", default=None, help="customer table to join for features")
+    parser.add_argument("--columns", metavar="MAP.json", default=None,
+                        help="column meanings of the --customers table (JSON saved from the Data page); "
+                             "its protected columns (age, gender...) are not used as features")
     parser.add_argument("--id", default=None, help="id column joining campaign and customers")
     parser.add_argument("--exclude", default="", help="comma-separated columns not to use")
     parser.add_argument("--no-model", action="store_true",
@@ -38,13 +41,21 @@ def run(args):
     from churn_core.errors import ChurnCoreError
     from churn_core.retention.uplift import UpliftResult, load_campaign_frame, load_table
 
+    if args.columns and not args.customers:
+        raise ChurnCoreError("uplift.columns_without_customers",
+                             "--columns describes the --customers table: give --customers too.")
+
     frame = load_table(args.file)
     dropped = []
     if args.customers:
         if not args.id:
             raise ChurnCoreError("uplift.id_needed",
                                  "Give --id COLUMN to join the campaign to --customers.")
-        frame = load_campaign_frame(frame, load_table(args.customers), args.id)
+        from churn_core.workspace import Workspace
+
+        customers = Workspace.from_file(args.customers, mapping=args.columns)
+        protected = [c for c in customers.df.columns if customers.meanings_.is_protected(c)]
+        frame = load_campaign_frame(frame, customers.df.drop(columns=protected), args.id)
         dropped = frame.attrs.get("dropped_columns", [])
     elif args.id and args.id not in frame.columns:
         raise ChurnCoreError("uplift.unknown_id_column", f"There is no id column {args.id!r}.",
