@@ -505,25 +505,25 @@ def validate_condition(cond, df):
 
 
 # --------------------------------------------------------------------------- column detection
-def _norm(name):
-    return re.sub(r"[\s_\-\.]+", "", str(name).lower())
-
-
-_PATTERNS = {
-    "balance": (r"balance|^bal$|余额", r"change|pct|trend|growth|ratio|变化|增长|变动|率"),
-    "assets": (r"asset|aum|资产", r"change|pct|trend|变化|增长|率"),
-    "products": (r"numofproducts|numproducts|productcount|nproducts|^products$|产品数|持有产品数|产品数量", None),
-    "age": (r"^age$|^ageyears$|^customerage$|年龄", None),
-    "tenure": (r"tenure|monthsonbook|开户时长|在网时长|客户时长|账龄|开户月数|开户年限", None),
-    "region": (r"region|geography|province|^city$|country|^state$|^area$|地区|区域|省份|城市|国家|地域", None),
-    "active": (r"isactive|activemember|^active$|是否活跃|活跃会员|活跃客户", None),
-    "logins": (r"login|登录", None),
-    "transactions": (r"txn|transaction|交易", r"last|prev|previous|上季|上期|上月|amount|金额"),
-    "transactions_prev": (r"(txn|transaction|交易).*(last|prev|上季|上期)|(last|prev|上季|上期).*(txn|transaction|交易)", None),
-    "balance_trend": (r"balance.*(change|pct|trend|growth)|余额.*(变化|变动|增长)", None),
-    "complaints": (r"complain|投诉", None),
-    "fees": (r"fee|手续费|费用", None),
-    "recency": (r"recency|dayssince|lasttxndays|距上次|最近交易天数", None),
+# Which meaning (churn_core.data.meanings) fills each ColumnMap field: the vocabulary owns every
+# column name pattern; this map only says which meanings segments, profiles and value ask for.
+_FIELD_MEANINGS = {
+    "balance": ("balance",),
+    "assets": ("total_assets",),
+    "products": ("products_count",),
+    "age": ("age",),
+    "tenure": ("tenure",),
+    "region": ("region",),
+    "active": ("active_flag",),
+    "logins": ("logins",),
+    "transactions": ("transactions",),
+    "transactions_prev": ("transactions_prev",),
+    "balance_trend": ("balance_change",),
+    "complaints": ("complaints",),
+    "fees": ("fees",),
+    "recency": ("days_since_activity",),
+    "inactive_months": ("inactive_months",),
+    "service_contacts": ("service_contacts",),
 }
 
 
@@ -531,8 +531,10 @@ _PATTERNS = {
 class ColumnMap:
     """Business meaning of columns found in an uploaded table (``None`` when absent).
 
-    Built by :func:`detect_columns` from roles and English/Chinese name patterns; the page may
-    correct it with :func:`dataclasses.replace`.
+    Built from the column meanings (:func:`churn_core.data.meanings.detect_meanings`, correctable
+    and saved as a mapping file) by :meth:`from_meanings`; :func:`detect_columns` detects them
+    first. ``money`` lists every money column with its yearly margin (``((column, margin), ...)``),
+    the one source of customer value.
     """
 
     label: object = None
@@ -552,12 +554,59 @@ class ColumnMap:
     complaints: object = None
     fees: object = None
     recency: object = None
+    inactive_months: object = None
+    service_contacts: object = None
     numeric: tuple = ()
+    money: tuple = ()
 
     @property
     def value_column(self):
-        """Assets when present, else balance: the money measure of a customer."""
-        return self.assets or self.balance
+        """The money measure of a customer: assets, else balance, else the money column with the
+        largest margin (a revolving balance, monthly charges...)."""
+        if self.assets or self.balance:
+            return self.assets or self.balance
+        paying = [(m, i, c) for i, (c, m) in enumerate(self.money) if m > 0]
+        if paying:
+            return min(paying, key=lambda t: (-t[0], t[1]))[2]
+        return self.money[0][0] if self.money else None
+
+    @classmethod
+    def from_meanings(cls, meanings, roles=None, df=None):
+        """The map of a :class:`~churn_core.data.meanings.ColumnMeanings`.
+
+        Parameters
+        ----------
+        meanings : ColumnMeanings
+        roles : churn_core.data.roles.Roles, optional
+            Label, positive value and ids (default: the ones the meanings carry).
+        df : pandas.DataFrame, optional
+            The table, to list its numeric columns (``numeric``) and check the label exists.
+        """
+        label = getattr(roles, "label", None) if roles is not None else meanings.label
+        positive = _native(getattr(roles, "positive", None) if roles is not None else meanings.positive)
+        ids = set(getattr(roles, "id_columns", []) or []) if roles is not None else {meanings.id_column}
+        ids.update(c for c, r in (getattr(roles, "roles", {}) or {}).items() if r == "id")
+        found = {}
+        for key, codes in _FIELD_MEANINGS.items():
+            for code in codes:
+                col = meanings.column(code)
+                if col is not None and (df is None or col in df.columns):
+                    found[key] = col
+                    break
+        flags = tuple(c for c in meanings.columns("product_flag") if df is None or c in df.columns)
+        money = tuple((c, float(m)) for c, m in meanings.money().items() if df is None or c in df.columns)
+        numeric_cols = ()
+        if df is not None:
+            skip = ids | ({label} if label else set())
+            numeric_cols = tuple(c for c in df.columns if c not in skip and _is_number(df[c]) and not _is_binary(df[c]))
+            if label is not None and label not in df.columns:
+                label = None
+        return cls(label=label, positive=positive if label else None, product_flags=flags, numeric=numeric_cols,
+                   money=money, **found)
+
+
+def _is_number(series):
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
 def _is_binary(series):
@@ -569,66 +618,42 @@ def _is_binary(series):
     return bool(values) and values <= {0, 1}
 
 
-def detect_columns(df, roles=None):
-    """Find the columns that segments, profiles and value need.
+def detect_columns(df, roles=None, meanings=None):
+    """Find the columns that segments, profiles and value need, from the column meanings.
 
     Parameters
     ----------
     df : pandas.DataFrame
     roles : churn_core.data.roles.Roles, optional
         Gives the label, its positive value and the id columns (ignored for every other field).
+    meanings : ColumnMeanings, optional
+        The (corrected) column meanings; detected from ``df`` when not given.
 
     Returns
     -------
     ColumnMap
     """
-    role_of = dict(getattr(roles, "roles", {}) or {})
-    label = getattr(roles, "label", None)
-    positive = _native(getattr(roles, "positive", None))
-    ids = set(getattr(roles, "id_columns", []) or [])
-    ids.update(c for c, r in role_of.items() if r == "id")
-    skip = ids | ({label} if label else set())
+    from churn_core.data.meanings import detect_meanings
 
-    def numeric(col):
-        s = df[col]
-        return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+    if meanings is None:
+        meanings = detect_meanings(df, roles)
+    return ColumnMap.from_meanings(meanings, roles, df)
 
-    def categorical(col):
-        return role_of.get(col) in ("categorical", "text", None) and not numeric(col) and not _is_binary(df[col])
 
-    found = {}
-    cols = [c for c in df.columns if c not in skip]
-    order = ["transactions_prev", "balance_trend", "balance", "assets", "products", "age", "tenure",
-             "active", "logins", "transactions", "complaints", "fees", "recency", "region"]
-    used = set()
-    for key in order:
-        pattern, exclude = _PATTERNS[key]
-        for col in cols:
-            if col in used:
-                continue
-            n = _norm(col)
-            if not re.search(pattern, n) or (exclude and re.search(exclude, n)):
-                continue
-            if key == "active" and not _is_binary(df[col]):
-                continue
-            if key == "region" and not categorical(col):
-                continue
-            if key not in ("active", "region") and not numeric(col):
-                continue
-            found[key] = col
-            used.add(col)
-            break
-    flags = tuple(
-        c for c in cols
-        if _is_binary(df[c])
-        and re.search(r"^has|^持有|^开通", _norm(c))
-        and not re.search(r"manager|^hasrm|经理", _norm(c))
-    )
-    numeric_cols = tuple(c for c in cols if numeric(c) and not _is_binary(df[c]))
-    if label is not None and label not in df.columns:
-        label = None
-    return ColumnMap(label=label, positive=positive if label else None, product_flags=flags,
-                     numeric=numeric_cols, **found)
+def held_sql(columns, alias=None):
+    """``(sql, params)``: how many of the flag ``columns`` a customer holds. A flag is a number
+    (0/1), a boolean, or yes/no text read with the vocabulary's yes words; anything else is 0."""
+    from churn_core.data.meanings import YES_VALUES
+
+    words = sorted(YES_VALUES)
+    parts, params = [], []
+    for col in columns:
+        ref = (f"{alias}." if alias else "") + quote_ident(col)
+        marks = ", ".join("?" for _ in words)
+        parts.append(f"COALESCE(TRY_CAST({ref} AS DOUBLE), "
+                     f"CASE WHEN lower(trim(CAST({ref} AS VARCHAR))) IN ({marks}) THEN 1.0 ELSE 0.0 END)")
+        params.extend(words)
+    return "(" + " + ".join(parts) + ")", params
 
 
 def churn_sql(cols):
@@ -874,8 +899,9 @@ def _metric_exprs(cols):
     if cols.products:
         exprs.append(f"AVG({quote_ident(cols.products)}) AS products_per_customer")
     elif cols.product_flags:
-        total = " + ".join(f"COALESCE(CAST({quote_ident(c)} AS DOUBLE), 0)" for c in cols.product_flags)
+        total, fparams = held_sql(cols.product_flags)
         exprs.append(f"AVG({total}) AS products_per_customer")
+        params += fparams
     if cols.active:
         q = quote_ident(cols.active)
         exprs.append(f"AVG(CASE WHEN {q} IS NULL THEN NULL WHEN CAST({q} AS INTEGER) = 0 THEN 1.0 ELSE 0.0 END) AS share_inactive")

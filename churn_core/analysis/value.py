@@ -6,10 +6,15 @@ lets the user edit; they enter the SQL as parameters.
 
 Formulas (per customer ``i``, money per year):
 
-* contribution ``c_i = balance_i * balance_margin + other_assets_i * asset_margin
-  + products_i * product_margin + fees_i * fee_share - cost_to_serve`` where
-  ``other_assets = max(total_assets - balance, 0)`` (all of the assets when there is no balance
-  column) and a missing amount counts as 0;
+* contribution ``c_i = sum over money columns m of margin_m * amount_im
+  + products_i * product_margin - cost_to_serve``. The money columns and their yearly margins come
+  from the column meanings (one source, editable per column:
+  :meth:`churn_core.data.meanings.ColumnMeanings.money`): a deposit earns its margin on the
+  balance, a credit card on its revolving balance and on its transaction amount, fees count as
+  they are (margin 1), monthly charges 12 times. ``products_i`` is the products-held count, else
+  the number of product flags held. A missing amount counts as 0. The same formula in pandas is
+  :func:`compute_customer_value` (the simulator, tiers and workspace use it; a test checks both
+  give the same numbers);
 * churn probability ``p_i`` for the period the label covers (``churn_period_months``): the churn
   model's probability when given, else the historical churn rate of the customer's group;
 * yearly retention ``r_i = (1 - p_i) ** (12 / churn_period_months)``;
@@ -27,8 +32,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from churn_core.data.meanings import YES_VALUES
 from churn_core.errors import ChurnCoreError
-from churn_core.analysis.segments import TABLE, Segment, churn_sql, quote_ident
+from churn_core.analysis.segments import TABLE, Segment, churn_sql, held_sql, quote_ident
 
 PROBA_TABLE = "churn_proba"
 
@@ -37,16 +43,13 @@ PROBA_TABLE = "churn_proba"
 class ValueAssumptions:
     """Editable assumptions of the value model (yearly figures in the data's currency).
 
+    Margins per money column are not here: the column meanings own them (one source, edited per
+    column on the Data / Value pages, saved in the mapping file).
+
     Parameters
     ----------
-    balance_margin : float, default 0.015
-        Net interest margin earned on balances per year (1.5 %).
-    asset_margin : float, default 0.004
-        Fee margin on assets held beyond the balance (wealth products) per year.
     product_margin : float, default 60.0
         Contribution of each product held per year.
-    fee_share : float, default 1.0
-        Share of the fees paid that counts as contribution.
     cost_to_serve : float, default 40.0
         Yearly cost of serving one customer.
     discount_rate : float, default 0.08
@@ -56,19 +59,16 @@ class ValueAssumptions:
         "churned in the next quarter".
     """
 
-    balance_margin: float = 0.015
-    asset_margin: float = 0.004
     product_margin: float = 60.0
-    fee_share: float = 1.0
     cost_to_serve: float = 40.0
     discount_rate: float = 0.08
     horizon_years: int = 5
     churn_period_months: int = 3
 
     def __post_init__(self):
-        for name in ("balance_margin", "asset_margin", "product_margin", "fee_share", "cost_to_serve"):
+        for name in ("product_margin", "cost_to_serve"):
             v = getattr(self, name)
-            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise ChurnCoreError("value.bad_assumption", f"{name} must be a number of at least 0.", name=name)
         if not (0 <= self.discount_rate < 1):
             raise ChurnCoreError("value.bad_discount", "The discount rate must be between 0 and 1 (e.g. 0.08).")
@@ -81,36 +81,48 @@ class ValueAssumptions:
         return asdict(self)
 
 
+def _value_terms(cols):
+    """``[(columns, weight_kind)]`` of the contribution: money columns with their margins, then
+    products (count, else the sum of product flags). ``weight`` is a margin (float) or "product"."""
+    terms = [((c,), float(m)) for c, m in getattr(cols, "money", ()) or ()]
+    if cols.products:
+        terms.append(((cols.products,), "product"))
+    elif cols.product_flags:
+        terms.append((tuple(cols.product_flags), "product"))
+    return terms
+
+
+def has_money(cols):
+    """True when the table has something to value customers by (a money column or products)."""
+    return bool(_value_terms(cols))
+
+
 def contribution_sql(cols, assumptions, alias="c"):
-    """``(sql, params)``: yearly contribution of one customer row (see module docstring)."""
+    """``(sql, params)``: yearly contribution of one customer row (see module docstring).
+
+    ``cols`` is a :class:`~churn_core.analysis.segments.ColumnMap` (its ``money`` margins come from
+    the column meanings). Raises ``value.no_money_columns`` when there is nothing to value.
+    """
     a = assumptions
     parts, params = [], []
 
     def amount(col):
-        return f"COALESCE(CAST({alias}.{quote_ident(col)} AS DOUBLE), 0)"
+        return f"COALESCE(TRY_CAST({alias}.{quote_ident(col)} AS DOUBLE), 0)"
 
-    if cols.balance:
-        parts.append(f"{amount(cols.balance)} * ?")
-        params.append(float(a.balance_margin))
-    if cols.assets:
-        other = amount(cols.assets) if not cols.balance else f"GREATEST({amount(cols.assets)} - {amount(cols.balance)}, 0)"
-        parts.append(f"{other} * ?")
-        params.append(float(a.asset_margin))
-    if cols.products:
-        parts.append(f"{amount(cols.products)} * ?")
-        params.append(float(a.product_margin))
-    elif cols.product_flags:
-        parts.append("(" + " + ".join(amount(c) for c in cols.product_flags) + ") * ?")
-        params.append(float(a.product_margin))
-    if cols.fees:
-        parts.append(f"{amount(cols.fees)} * ?")
-        params.append(float(a.fee_share))
+    for columns, weight in _value_terms(cols):
+        if weight == "product":
+            flags, fparams = held_sql(columns, alias)
+            parts.append(f"{flags} * ?")
+            params.extend(fparams + [float(a.product_margin)])
+        else:
+            parts.append(f"{amount(columns[0])} * ?")
+            params.append(float(weight))
     if not parts:
         raise ChurnCoreError("value.no_money_columns",
-                             "No balance, assets, products or fees column was found; value cannot be estimated.")
-    parts.append("- ?")
-    params.append(float(a.cost_to_serve))
-    return "(" + " + ".join(parts[:-1]) + " " + parts[-1] + ")", params
+                             "No money column (balance, assets, revolving balance, transaction amount, fees, "
+                             "charges...) and no products column was found; mark a column as money on the "
+                             "Data page (column meanings) to value customers.")
+    return "(" + " + ".join(parts) + " - ?)", params + [float(a.cost_to_serve)]
 
 
 def _dims(grouping):
@@ -325,23 +337,33 @@ def compute_customer_value(df, meanings, assumptions=None):
     """Yearly value of each customer (a float array aligned with ``df``), in the data's money.
 
     ``value_i = sum over money columns c of margin_c * amount_ic + product_margin * products_i
-    - cost_to_serve``; margins per money column come from the column meanings
-    (:meth:`churn_core.data.meanings.ColumnMeanings.money`), a missing amount counts as 0. A table
-    with no money column and no products gets 1 per customer (value then counts customers).
+    - cost_to_serve`` (the formula of :func:`contribution_sql`, which gives the same numbers);
+    margins per money column come from the column meanings
+    (:meth:`churn_core.data.meanings.ColumnMeanings.money`), ``products`` is the products-held
+    count, else the number of product flags held; a missing amount counts as 0. A table with no
+    money column and no products gets 1 per customer (value then counts customers): check
+    :func:`has_money` first to tell the two apart.
     """
+    from churn_core.analysis.segments import ColumnMap
+
     a = assumptions or ValueAssumptions()
     n = len(df)
-    money = meanings.money() if meanings is not None else {}
-    total = np.zeros(n)
-    used = False
-    for col, margin in money.items():
-        if col in df.columns:
-            total += pd.to_numeric(df[col], errors="coerce").fillna(0.0).to_numpy(dtype=float) * margin
-            used = True
-    products = meanings.column("products_count") if meanings is not None else None
-    if products and products in df.columns:
-        total += pd.to_numeric(df[products], errors="coerce").fillna(0.0).to_numpy(dtype=float) * a.product_margin
-        used = True
-    if not used:
+    cols = ColumnMap.from_meanings(meanings, df=df) if meanings is not None else ColumnMap()
+    terms = _value_terms(cols)
+    if not terms:
         return np.ones(n)
+    total = np.zeros(n)
+    for columns, weight in terms:
+        if weight == "product":
+            total += sum(_held(df[c]) for c in columns) * a.product_margin
+        else:
+            total += pd.to_numeric(df[columns[0]], errors="coerce").fillna(0.0).to_numpy(dtype=float) * weight
     return total - a.cost_to_serve
+
+
+def _held(series):
+    """A product flag as 1/0 per customer (numbers as they are, yes/no text by the vocabulary's
+    yes words, anything else 0), exactly like :func:`contribution_sql`."""
+    x = pd.to_numeric(series, errors="coerce") if not pd.api.types.is_bool_dtype(series) else series.astype(float)
+    words = series.astype("string").str.strip().str.lower().isin(YES_VALUES).fillna(False).astype(float)
+    return x.astype(float).fillna(words).to_numpy(dtype=float)

@@ -169,8 +169,12 @@ VOCABULARY: tuple[Meaning, ...] = (
     Meaning("total_assets", "money", (r"total_?assets?", r"^assets?$", r"^aum$", r"assets?_under", r"asset"),
             ("总资产", "资产总额", "金融资产", "资产"), cause="circumstances", margin=0.004,
             en="Total assets", zh_name="总资产"),
+    Meaning("balance_prev", "number", (r"bal(ance)?_?.*(last|prev|prior|previous)", r"(last|prev|prior|previous)_?.*bal(ance)?$"),
+            ("上月余额", "上季余额", "上期余额", "上年余额"), exclude=_CHANGE, actionable=True, cause="rates_fees",
+            en="Balance (previous period)", zh_name="上期余额"),
     Meaning("balance", "money", (r"^(account_?|avg_?|average_?|current_?)?bal(ance)?(_\w+)?$", r"balance"),
-            ("账户余额", "余额", "日均"), actionable=True, cause="rates_fees", margin=0.015,
+            ("账户余额", "余额", "日均"), exclude=r"(last|prev|prior|previous|上月|上季|上期|上年)", actionable=True,
+            cause="rates_fees", margin=0.015,
             en="Balance", zh_name="账户余额"),
     Meaning("contribution", "money", (r"contribution", r"^(annual_?|yearly_?)?(profit|revenue)$", r"^clv$", r"^ltv$"),
             ("贡献", "利润", "收益"), exclude=r"(rate|ratio)", cause="circumstances", margin=1.0,
@@ -178,16 +182,17 @@ VOCABULARY: tuple[Meaning, ...] = (
     Meaning("products_count", "count", (r"num_?(of_?)?products?", r"products?_?(count|ct|cnt|num|held)",
                                         r"^n_?products?$", r"^products?$", r"total_?relationship_?(count|ct)",
                                         r"relationship_?count"),
-            ("产品数", "持有产品数", "产品数量", "持有产品"), actionable=True, cause="products",
+            ("产品数", "持有产品数", "产品数量", "持有产品"), exclude=r"(closed|closure|销户|注销|关闭)",
+            actionable=True, cause="products",
             en="Products held", zh_name="持有产品数"),
     Meaning("active_flag", "flag", (r"^is_?active(_member)?$", r"active_?member", r"^active$", r"^is_?active_?customer$"),
             ("是否活跃", "活跃会员", "活跃客户"), actionable=True, cause="activity",
             en="Active member", zh_name="活跃客户"),
-    Meaning("product_closed", "flag", (r"closed", r"closure"), ("销户", "注销", "关闭"), cause="products",
+    Meaning("product_closed", "count", (r"closed", r"closure"), ("销户", "注销", "关闭"), cause="products",
             en="Product closed", zh_name="关闭产品"),
     Meaning("product_flag", "flag", (r"^has_(?!relationship|rm$|rm_)\w+", r"^(has|owns|with)_?cr_?card$",
                                      r"^is_?(card|loan|deposit)_?holder$", r"(phone|internet|online|streaming|tv)_?(service)?$",
-                                     r"^(online_?(security|backup)|device_?protection|tech_?support|streaming_?\w+|multiple_?lines|paperless_?billing)$"),
+                                     r"^(online_?(security|backup)|device_?protection|tech_?support|streaming_?\w+|multiple_?lines)$"),
             ("持有", "开通"), exclude=r"(date|count|num)", actionable=True, cause="products", multi=True,
             en="Product held", zh_name="持有产品"),
     Meaning("contract", "category", (r"^contract(_type)?$", r"^plan(_type)?$", r"^card_?(category|type|tier)$"),
@@ -288,6 +293,8 @@ def _is_flag(s):
 
 
 _YES = {"yes", "y", "true", "t", "1", "是", "有", "已开通", "持有", "开通"}
+#: Text values that mean "yes" in a flag column (value and SQL alike read them).
+YES_VALUES = frozenset(_YES)
 
 
 def _flag_positive(s):
@@ -307,6 +314,19 @@ def flag_values(series):
     out = (s == pos).astype(float).to_numpy() if pos is not None else np.zeros(len(s))
     out[s.isna().to_numpy()] = np.nan
     return out
+
+
+def looks_ratio(series):
+    """True when a change column is written as a ratio now/before (``0.7`` = a 30% fall: median
+    near 1, never negative) rather than as a % change (``-30``)."""
+    v = pd.to_numeric(series, errors="coerce").dropna()
+    return bool(len(v)) and float(v.min()) >= 0 and 0.2 <= float(v.median()) <= 3.0
+
+
+def change_percent(series):
+    """A change column as a % change (a ratio ``0.7`` becomes ``-30``; a % change stays)."""
+    x = pd.to_numeric(series, errors="coerce")
+    return (x - 1.0) * 100.0 if looks_ratio(x) else x
 
 
 def _fits(kind, s):

@@ -655,3 +655,102 @@ def write_sample(out_dir, rows=20000, seed=42):
     paths["ground_truth"].write_text(
         json.dumps(data["ground_truth"], ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return paths
+
+
+# ----------------------------------------------------------------------------- credit-card churn
+
+#: Columns of :func:`make_credit_card`, like the public "BankChurners" credit-card churn file.
+CREDIT_CARD_COLUMNS = [
+    "CLIENTNUM", "Attrition_Flag", "Customer_Age", "Gender", "Dependent_count", "Education_Level",
+    "Marital_Status", "Income_Category", "Card_Category", "Months_on_book", "Total_Relationship_Count",
+    "Months_Inactive_12_mon", "Contacts_Count_12_mon", "Credit_Limit", "Total_Revolving_Bal",
+    "Avg_Open_To_Buy", "Total_Amt_Chng_Q4_Q1", "Total_Trans_Amt", "Total_Trans_Ct", "Total_Ct_Chng_Q4_Q1",
+    "Avg_Utilization_Ratio",
+]
+
+#: Planted churn drivers of :func:`make_credit_card`: ``logit = CARD_INTERCEPT + sum w * g(x)``.
+CARD_WEIGHTS = {
+    "Months_Inactive_12_mon": 0.45,       # g = months inactive (0-6)
+    "Contacts_Count_12_mon": 0.50,        # g = service contacts (0-6)
+    "Total_Trans_Ct": 0.045,              # g = 65 - transactions (fewer transactions, more churn)
+    "Total_Ct_Chng_Q4_Q1": 3.0,           # g = 0.7 - count change (a falling count, more churn)
+    "Total_Revolving_Bal": 0.0012,        # g = 1200 - revolving balance (little revolving, more churn)
+    "Total_Relationship_Count": 0.35,     # g = 4 - products held
+}
+CARD_INTERCEPT = -4.8
+
+
+def make_credit_card(rows=10_000, seed=7):
+    """A deterministic credit-card churn table with BankChurners-like columns and planted drivers.
+
+    ``Attrition_Flag`` is ``"Attrited Customer"`` (churned) or ``"Existing Customer"``. Churn
+    follows ``sigmoid(CARD_INTERCEPT + sum CARD_WEIGHTS[c] * g_c)`` (see :data:`CARD_WEIGHTS`):
+    inactive months, service contacts, few transactions, a falling transaction count, a low
+    revolving balance and few products raise it; age, gender, education, marital status, income
+    and card category have no direct effect. The money of a card is its revolving balance and its
+    yearly transaction amount (``Total_Trans_Amt``); ``Credit_Limit`` is a limit, not income.
+
+    Parameters
+    ----------
+    rows : int
+    seed : int
+        Same ``rows`` and ``seed`` give the same table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`CREDIT_CARD_COLUMNS`.
+    """
+    if int(rows) < 1:
+        raise ChurnCoreError("synth.bad_rows", "rows must be at least 1.")
+    n = int(rows)
+    rng = np.random.default_rng(seed)
+    age = np.clip(np.round(rng.normal(46, 8, n)), 26, 73).astype(int)
+    gender = rng.choice(["F", "M"], n, p=[0.53, 0.47])
+    dependents = rng.choice(np.arange(6), n, p=[0.09, 0.18, 0.26, 0.27, 0.15, 0.05])
+    education = rng.choice(["Graduate", "High School", "Unknown", "Uneducated", "College", "Post-Graduate", "Doctorate"],
+                           n, p=[0.31, 0.20, 0.15, 0.15, 0.10, 0.05, 0.04])
+    marital = rng.choice(["Married", "Single", "Unknown", "Divorced"], n, p=[0.46, 0.39, 0.08, 0.07])
+    income = rng.choice(["Less than $40K", "$40K - $60K", "$60K - $80K", "$80K - $120K", "$120K +", "Unknown"],
+                        n, p=[0.35, 0.18, 0.14, 0.15, 0.07, 0.11])
+    card = rng.choice(["Blue", "Silver", "Gold", "Platinum"], n, p=[0.93, 0.055, 0.012, 0.003])
+    months_on_book = np.clip(np.round(age - 10 + rng.normal(0, 6, n) - 0.2 * (age - 46)), 13, 56).astype(int)
+    relationship = rng.choice(np.arange(1, 7), n, p=[0.09, 0.12, 0.23, 0.19, 0.19, 0.18])
+    inactive = rng.choice(np.arange(7), n, p=[0.01, 0.22, 0.32, 0.38, 0.04, 0.02, 0.01])
+    contacts = rng.choice(np.arange(7), n, p=[0.04, 0.15, 0.32, 0.33, 0.13, 0.02, 0.01])
+    limit_scale = {"Blue": 1.0, "Silver": 2.2, "Gold": 3.0, "Platinum": 3.5}
+    income_scale = {"Less than $40K": 0.55, "$40K - $60K": 0.8, "$60K - $80K": 1.2, "$80K - $120K": 1.6,
+                    "$120K +": 1.9, "Unknown": 1.0}
+    limit = np.exp(rng.normal(8.6, 0.7, n)) * np.array([limit_scale[c] * income_scale[i] for c, i in zip(card, income)])
+    limit = np.round(np.clip(limit, 1438.3, 34516.0), 1)
+    revolving = np.where(rng.random(n) < 0.24, 0, np.round(rng.uniform(300, 2517, n))).astype(int)
+    revolving = np.minimum(revolving, np.floor(limit)).astype(int)
+    open_to_buy = np.round(limit - revolving, 1)
+    trans_ct = np.clip(np.round(rng.normal(66, 22, n) - 2.0 * (relationship - 3.8)), 10, 139).astype(int)
+    trans_amt = np.clip(np.round(trans_ct * rng.normal(62, 14, n) + rng.normal(0, 400, n)), 510, 18484).astype(int)
+    ct_change = np.round(np.clip(rng.normal(0.71, 0.22, n), 0.0, 3.7), 3)
+    amt_change = np.round(np.clip(0.55 * ct_change + rng.normal(0.37, 0.18, n), 0.0, 3.4), 3)
+    utilisation = np.round(revolving / limit, 3)
+    g = {
+        "Months_Inactive_12_mon": inactive.astype(float),
+        "Contacts_Count_12_mon": contacts.astype(float),
+        "Total_Trans_Ct": 65.0 - trans_ct,
+        "Total_Ct_Chng_Q4_Q1": 0.7 - ct_change,
+        "Total_Revolving_Bal": 1200.0 - revolving,
+        "Total_Relationship_Count": 4.0 - relationship,
+    }
+    logit = CARD_INTERCEPT + sum(CARD_WEIGHTS[c] * g[c] for c in CARD_WEIGHTS)
+    churned = rng.random(n) < _sigmoid(logit)
+    ids = 708_000_000 + rng.choice(90_000_000, n, replace=False)
+    frame = pd.DataFrame({
+        "CLIENTNUM": ids.astype(np.int64),
+        "Attrition_Flag": np.where(churned, "Attrited Customer", "Existing Customer"),
+        "Customer_Age": age, "Gender": gender, "Dependent_count": dependents, "Education_Level": education,
+        "Marital_Status": marital, "Income_Category": income, "Card_Category": card,
+        "Months_on_book": months_on_book, "Total_Relationship_Count": relationship,
+        "Months_Inactive_12_mon": inactive, "Contacts_Count_12_mon": contacts, "Credit_Limit": limit,
+        "Total_Revolving_Bal": revolving, "Avg_Open_To_Buy": open_to_buy, "Total_Amt_Chng_Q4_Q1": amt_change,
+        "Total_Trans_Amt": trans_amt, "Total_Trans_Ct": trans_ct, "Total_Ct_Chng_Q4_Q1": ct_change,
+        "Avg_Utilization_Ratio": utilisation,
+    })
+    return frame[CREDIT_CARD_COLUMNS]

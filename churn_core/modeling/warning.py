@@ -5,20 +5,21 @@
   ``p x save_rate x value - contact_cost``; the profit curve adds this up over customers taken in
   score order, High is the set that maximises it, Medium the customers whose expected profit is
   still at least minus half the contact cost.
-* **Warning signals**: explicit rules beside the score, computed where the columns exist (found by
-  English and Chinese name patterns): activity drop, fund outflow, complaints, logins stopped,
-  product closed. Thresholds are a frozen :class:`SignalThresholds`.
+* **Warning signals**: explicit rules beside the score, computed where columns with the right
+  meaning exist (:mod:`churn_core.data.meanings`, English and Chinese, correctable): activity drop,
+  fund outflow, complaints, logins stopped, product closed, inactivity (inactive months, or days
+  since the last activity), service contacts. Thresholds are a frozen :class:`SignalThresholds`.
 * **Watch-list**: customer, score, tier, top three reasons in words, signals fired.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from churn_core.data.meanings import change_percent
 from churn_core.errors import ChurnCoreError
 
 __all__ = [
@@ -30,14 +31,17 @@ __all__ = [
 ]
 
 TIERS = ("High", "Medium", "Low")
-SIGNALS = ("activity_drop", "fund_outflow", "complaints", "logins_stopped", "product_closed")
+SIGNALS = ("activity_drop", "fund_outflow", "complaints", "logins_stopped", "product_closed", "inactivity",
+           "service_contacts")
 
 _SIGNAL_WORDS = {
     "en": {"activity_drop": "activity dropped", "fund_outflow": "funds moving out",
            "complaints": "complained", "logins_stopped": "stopped logging in",
-           "product_closed": "closed a product"},
+           "product_closed": "closed a product", "inactivity": "inactive for months",
+           "service_contacts": "contacted the bank often"},
     "zh": {"activity_drop": "交易活跃度下降", "fund_outflow": "资金流出", "complaints": "有投诉",
-           "logins_stopped": "停止登录", "product_closed": "关闭了产品"},
+           "logins_stopped": "停止登录", "product_closed": "关闭了产品", "inactivity": "长期不活跃",
+           "service_contacts": "频繁联系客服"},
 }
 
 
@@ -94,12 +98,22 @@ class SignalThresholds:
         At least this many complaints.
     logins_max : int
         Logins at or below this count mean "stopped logging in" (0 by default).
+    inactive_months_min : int
+        At least this many inactive months (of the last 12) fire ``inactivity`` (3 by default).
+    inactive_days_min : int
+        Or, on a file with days since the last activity instead, at least this many days (90).
+    contacts_min : int
+        At least this many service contacts (in the file's period, 12 months on a card file) fire
+        ``service_contacts`` (4 by default).
     """
 
     activity_drop_pct: float = 30.0
     outflow_pct: float = 20.0
     complaints_min: int = 1
     logins_max: int = 0
+    inactive_months_min: int = 3
+    inactive_days_min: int = 90
+    contacts_min: int = 4
 
     def __post_init__(self):
         if not 0 < self.activity_drop_pct <= 100:
@@ -108,6 +122,10 @@ class SignalThresholds:
             raise ChurnCoreError("warning.bad_threshold", "The fund outflow must be between 0 and 100%.")
         if self.complaints_min < 1 or self.logins_max < 0:
             raise ChurnCoreError("warning.bad_threshold", "Complaints must be at least 1 and logins 0 or more.")
+        if not 1 <= self.inactive_months_min <= 12 or self.inactive_days_min < 1:
+            raise ChurnCoreError("warning.bad_threshold", "Inactive months must be 1 to 12 and inactive days at least 1.")
+        if self.contacts_min < 1:
+            raise ChurnCoreError("warning.bad_threshold", "Service contacts must be at least 1.")
 
 
 # ---------------------------------------------------------------- tiers
@@ -198,59 +216,27 @@ def compute_score_distribution(proba, tiers=None, bins=20):
 
 # ---------------------------------------------------------------- signals
 
-_PATTERNS = {
-    "txn": [r"txn", r"transaction", r"trans_?count", r"交易"],
-    "this": [r"this", r"current", r"curr", r"本期", r"本季", r"本月", r"当期", r"当前"],
-    "last": [r"last", r"prev", r"prior", r"上期", r"上季", r"上月", r"前期"],
-    "balance_change": [r"balance_?change", r"bal_?chg", r"balance.*(pct|%)", r"余额变化", r"余额变动"],
-    "balance": [r"balance", r"余额"],
-    "complaints": [r"complain", r"投诉"],
-    "logins": [r"login", r"log_?in", r"登录"],
-    "closed": [r"closed", r"closure", r"销户", r"注销", r"关闭"],
-}
+def detect_signal_columns(df, roles=None, meanings=None):
+    """Columns each rule needs, from the column meanings: ``{signal: column or (now, before)}``.
 
+    ``meanings`` (the session's corrected map) is detected from ``df`` when not given; see
+    :func:`signal_columns_from_meanings`. Only numeric (or boolean) columns qualify.
+    """
+    if meanings is None:
+        from churn_core.data.meanings import detect_meanings
 
-def _match(name, key):
-    low = str(name).lower()
-    return any(re.search(p, low) for p in _PATTERNS[key])
+        meanings = detect_meanings(df, roles)
+    found = signal_columns_from_meanings(meanings)
 
+    def numeric(c):
+        return c in df.columns and (pd.api.types.is_numeric_dtype(df[c].dtype) or pd.api.types.is_bool_dtype(df[c].dtype))
 
-def detect_signal_columns(df):
-    """Columns each rule needs, found by name: ``{signal: column or (this, last)}``."""
-    num = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c].dtype)
-           and not pd.api.types.is_bool_dtype(df[c].dtype)]
-    found = {}
-    txn = [c for c in num if _match(c, "txn")]
-    this = [c for c in txn if _match(c, "this")]
-    last = [c for c in txn if _match(c, "last")]
-    if this and last:
-        found["activity_drop"] = (this[0], last[0])
-    bal = [c for c in num if _match(c, "balance_change")]
-    if bal:
-        found["fund_outflow"] = bal[0]
-    else:
-        balances = [c for c in num if _match(c, "balance")]
-        now = [c for c in balances if _match(c, "this")]
-        before = [c for c in balances if _match(c, "last")]
-        if now and before:
-            found["fund_outflow"] = (now[0], before[0])
-    comp = [c for c in num if _match(c, "complaints")]
-    if comp:
-        found["complaints"] = comp[0]
-    logins = [c for c in num if _match(c, "logins")]
-    if logins:
-        found["logins_stopped"] = logins[0]
-    closed = [c for c in df.columns if _match(c, "closed") and (
-        pd.api.types.is_numeric_dtype(df[c].dtype) or pd.api.types.is_bool_dtype(df[c].dtype))]
-    if closed:
-        found["product_closed"] = closed[0]
-    return found
+    def usable(c):
+        if not isinstance(c, tuple):
+            return numeric(c)
+        return all(numeric(x) for x in (c[1:] if c[0] in ("change", "months", "days") else c))
 
-
-def _looks_ratio(x):
-    """A change written as a ratio now/before (median near 1, never negative), not as a % change."""
-    v = x.dropna()
-    return bool(len(v)) and float(v.min()) >= 0 and 0.2 <= float(v.median()) <= 3.0
+    return {sig: c for sig, c in found.items() if usable(c)}
 
 
 def compute_signals(df, thresholds=None, columns=None):
@@ -271,20 +257,21 @@ def compute_signals(df, thresholds=None, columns=None):
         c = cols[sig]
         if sig == "activity_drop":
             if c[0] == "change":  # one change column: a ratio now/before (0.7) or a % change (-30)
-                x = pd.to_numeric(df[c[1]], errors="coerce")
-                drop = (1.0 - x) * 100.0 if _looks_ratio(x) else -x
+                drop = -change_percent(df[c[1]])
             else:
                 now = pd.to_numeric(df[c[0]], errors="coerce")
                 before = pd.to_numeric(df[c[1]], errors="coerce")
                 drop = (before - now) / before.where(before > 0) * 100.0
             out[sig] = (drop >= th.activity_drop_pct).fillna(False).astype(bool)
         elif sig == "fund_outflow":
-            if isinstance(c, tuple):  # balance now vs before: change in %
+            if isinstance(c, tuple) and c[0] == "change":
+                x = change_percent(df[c[1]])
+            elif isinstance(c, tuple):  # balance now vs before: change in %
                 now = pd.to_numeric(df[c[0]], errors="coerce")
                 before = pd.to_numeric(df[c[1]], errors="coerce")
                 x = (now - before) / before.where(before > 0) * 100.0
             else:
-                x = pd.to_numeric(df[c], errors="coerce")
+                x = change_percent(df[c])
             out[sig] = (x <= -th.outflow_pct).fillna(False).astype(bool)
         elif sig == "complaints":
             out[sig] = (pd.to_numeric(df[c], errors="coerce") >= th.complaints_min).fillna(False).astype(bool)
@@ -292,6 +279,12 @@ def compute_signals(df, thresholds=None, columns=None):
             out[sig] = (pd.to_numeric(df[c], errors="coerce") <= th.logins_max).fillna(False).astype(bool)
         elif sig == "product_closed":
             out[sig] = (pd.to_numeric(df[c], errors="coerce") >= 1).fillna(False).astype(bool)
+        elif sig == "inactivity":
+            kind, col = c
+            least = th.inactive_months_min if kind == "months" else th.inactive_days_min
+            out[sig] = (pd.to_numeric(df[col], errors="coerce") >= least).fillna(False).astype(bool)
+        elif sig == "service_contacts":
+            out[sig] = (pd.to_numeric(df[c], errors="coerce") >= th.contacts_min).fillna(False).astype(bool)
     fired = [sig for sig in SIGNALS if sig in out.columns]
     if fired:
         flags = out[fired].to_numpy()
@@ -424,9 +417,14 @@ def build_profit_curve_chart(curve, title="Profit curve", x_title="Customers con
 def signal_columns_from_meanings(meanings):
     """``{signal: column or (now, before)}`` for :func:`compute_signals`, from column meanings.
 
-    activity_drop: transactions now vs previous period, else a transaction-count change column
-    (``("change", column)``); fund_outflow: the balance change column, else nothing; complaints;
-    logins_stopped: logins; inactivity: inactive months; product_closed.
+    - activity_drop: transactions now vs previous period, else a transaction-count change column,
+      else a transaction-amount change column (``("change", column)``: a ratio now/before or a %);
+    - fund_outflow: the balance change column (a % change or a ratio now/before), else the balance
+      now vs the previous period's balance (``(now, before)``);
+    - complaints; logins_stopped (logins); product_closed;
+    - inactivity: inactive months (``("months", column)``), else days since the last activity
+      (``("days", column)``);
+    - service_contacts: service contact counts.
     """
     if meanings is None:
         return {}
@@ -436,10 +434,18 @@ def signal_columns_from_meanings(meanings):
         found["activity_drop"] = (now, before)
     elif meanings.column("transactions_change"):
         found["activity_drop"] = ("change", meanings.column("transactions_change"))
+    elif meanings.column("transaction_amount_change"):
+        found["activity_drop"] = ("change", meanings.column("transaction_amount_change"))
     if meanings.column("balance_change"):
         found["fund_outflow"] = meanings.column("balance_change")
+    elif meanings.column("balance") and meanings.column("balance_prev"):
+        found["fund_outflow"] = (meanings.column("balance"), meanings.column("balance_prev"))
     for sig, code in (("complaints", "complaints"), ("logins_stopped", "logins"),
-                      ("product_closed", "product_closed")):
+                      ("product_closed", "product_closed"), ("service_contacts", "service_contacts")):
         if meanings.column(code):
             found[sig] = meanings.column(code)
+    if meanings.column("inactive_months"):
+        found["inactivity"] = ("months", meanings.column("inactive_months"))
+    elif meanings.column("days_since_activity"):
+        found["inactivity"] = ("days", meanings.column("days_since_activity"))
     return found

@@ -14,20 +14,30 @@ Units and meaning of the numbers
 - ``effect_low`` / ``effect_mid`` / ``effect_high``: *relative* reduction of a customer's churn
   probability when the customer takes the offer up (0.2 = a 30% risk becomes 24%).
 - ``eligibility``: ``""`` (everyone), ``"segment:NAME"`` (a saved segment) or a simple rule such as
-  ``"fees > 0"`` or ``"products < 5 and complaints >= 1"``; a rule's column is either a column of
-  the table or one of the lever keys below, found by name in English or Chinese.
+  ``"fees > 0"`` or ``"products < 5 and complaints >= 1"``, read into the segment condition
+  language (:class:`churn_core.analysis.segments.Segment` of :class:`~churn_core.analysis.segments.Condition`:
+  one rule language, one evaluator). A rule's column is a column of the table, a lever key below or
+  a column meaning code (``inactive_months``, ``revolving_balance``...), resolved by the column
+  meanings (:mod:`churn_core.data.meanings`), so ``"fees > 0"`` works on any file whose fees column
+  is known.
 - ``capacity``: most customers the offer can go to in the period (``None`` = unlimited).
 - ``levers``: how the offer moves actionable features, for the model-based effect, written as
-  ``"fees=0; products+1"``. Lever keys (see :data:`LEVER_PATTERNS`): ``fees``, ``products``,
+  ``"fees=0; products+1"``. Levers act on column *meanings* (see :data:`LEVER_MEANINGS`), so they
+  work on any file whose columns have those meanings: ``fees``, ``products`` (products held),
   ``product_flag`` (the customer's most common product not yet held becomes 1), ``complaints``,
-  ``satisfaction``, ``balance_change``, ``relationship_manager``, ``logins``. Operators: ``=v``
-  (set), ``+v`` (add, capped at the largest value seen in the table), ``>=v`` (raise to at least v).
+  ``inactivity`` (inactive months, else days since last activity), ``satisfaction``,
+  ``balance_change``, ``transactions_change``, ``relationship_manager``, ``logins``. Operators:
+  ``=v`` (set), ``+v`` (add, capped at the largest value seen in the table), ``>=v`` (raise to at
+  least v). On a change column (``balance_change``, ``transactions_change``) the amount is a
+  % change: ``>=0`` means "no fall", also on a column written as a ratio now/before (raised to
+  at least 1).
 
 Lever choices of the defaults (documented assumptions, editable):
-fee waiver -> fees to 0; deposit rate bonus -> the 3-month balance outflow stops (balance change
-raised to at least 0%: the bonus is paid to keep money that was leaving); loyalty points / tier
-upgrade -> satisfaction + 1; relationship-manager call -> complaints resolved (0); cross-sell ->
-products + 1 and the product's ``has_*`` flag; win-back call -> no lever (its effect stays assumed).
+fee waiver -> fees to 0; deposit rate bonus -> the balance outflow stops (balance change raised to
+at least 0%: the bonus is paid to keep money that was leaving); loyalty points / tier upgrade ->
+satisfaction + 1 and the transaction count stops falling; relationship-manager call -> complaints
+resolved (0) and the customer active again (inactivity 0); cross-sell -> products + 1 and the
+product's flag; win-back call -> no lever (its effect stays assumed).
 """
 
 import io
@@ -43,17 +53,22 @@ from churn_core.errors import ChurnCoreError
 
 OFFER_CODES = ("fee_waiver", "rate_bonus", "loyalty_points", "rm_call", "cross_sell", "win_back")
 
-#: Column-name patterns per lever key, English then Chinese (matched case-insensitively).
-LEVER_PATTERNS = {
-    "fees": [r"^fees?(_paid)?(_12m)?$", r"fee", r"手续费", r"费用", r"年费"],
-    "products": [r"^num_?products$", r"numofproducts", r"product_?count", r"n_?products", r"产品数", r"持有产品"],
-    "complaints": [r"complain", r"投诉"],
-    "satisfaction": [r"satisf", r"满意"],
-    "balance_change": [r"balance_?change", r"bal(ance)?_?chg", r"余额变[化动]"],
-    "relationship_manager": [r"relationship_?manager", r"^has_rm$", r"客户经理"],
-    "logins": [r"login", r"登录"],
-    "product_flag": [r"^has_?(?!_?relationship|_?rm$|_?rm_)[a-z]", r"^(是否)?持有(?!产品)"],
+#: The column meanings (:mod:`churn_core.data.meanings`) each lever key moves, surest first. The
+#: vocabulary owns the column names; offers only say which meaning a lever acts on.
+LEVER_MEANINGS = {
+    "fees": ("fees",),
+    "products": ("products_count",),
+    "complaints": ("complaints",),
+    "inactivity": ("inactive_months", "days_since_activity"),
+    "satisfaction": ("satisfaction",),
+    "balance_change": ("balance_change",),
+    "transactions_change": ("transactions_change",),
+    "relationship_manager": ("relationship_manager",),
+    "logins": ("logins",),
+    "product_flag": ("product_flag",),
 }
+#: Lever keys whose amount is a % change (a ratio column is compared as ratio - 1).
+CHANGE_LEVERS = ("balance_change", "transactions_change")
 
 _LEVER_RE = re.compile(r"^\s*([A-Za-z_]+)\s*(=|\+|>=)\s*(-?\d+(?:\.\d+)?)\s*$")
 _RULE_RE = re.compile(r"^\s*(.+?)\s*(==|!=|>=|<=|>|<|=|\bin\b)\s*(.+?)\s*$")
@@ -74,10 +89,10 @@ class Lever:
     amount: float
 
     def __post_init__(self):
-        if self.feature not in LEVER_PATTERNS:
+        if self.feature not in LEVER_MEANINGS:
             raise ChurnCoreError(
                 "offers.bad_lever", f"Unknown lever feature '{self.feature}'; use one of "
-                + ", ".join(LEVER_PATTERNS) + ".", lever=self.feature)
+                + ", ".join(LEVER_MEANINGS) + ".", lever=self.feature)
         if self.op not in ("set", "add", "at_least"):
             raise ChurnCoreError("offers.bad_lever", f"Unknown lever operation '{self.op}'.", lever=self.op)
 
@@ -283,12 +298,12 @@ def default_catalogue():
               "Bonus loyalty points and a one-tier upgrade.", "赠送积分并提升一级会员等级。",
               unit_cost=80, contact_cost=3, take_up=0.5, take_up_low=0.3, take_up_high=0.7,
               effect_low=0.05, effect_mid=0.10, effect_high=0.15, eligibility="",
-              capacity=None, levers=parse_levers("satisfaction+1")),
+              capacity=None, levers=parse_levers("satisfaction+1; transactions_change>=0")),
         Offer("rm_call", "Relationship-manager call", "客户经理回访",
               "A relationship manager calls and resolves open issues.", "客户经理致电，解决客户的未决问题。",
               unit_cost=0, contact_cost=120, take_up=0.7, take_up_low=0.5, take_up_high=0.85,
               effect_low=0.15, effect_mid=0.25, effect_high=0.40, eligibility="",
-              capacity=2000, levers=parse_levers("complaints=0")),
+              capacity=2000, levers=parse_levers("complaints=0; inactivity=0")),
         Offer("cross_sell", "Second product", "交叉销售第二个产品",
               "Offer a second product (card, wealth or loan) on preferential terms.",
               "以优惠条件推荐第二个产品（信用卡、理财或贷款）。",
@@ -400,38 +415,53 @@ def save_catalogue(catalogue, path):
 
 # ----------------------------------------------------------------------------- columns, rules, levers
 
-def detect_lever_columns(df, exclude=()):
-    """Map lever keys to columns of ``df`` by name (English or Chinese).
+def detect_lever_columns(df, exclude=(), meanings=None):
+    """Map lever keys to the columns of ``df`` that have their meanings.
 
-    Returns ``{key: column}``; ``product_flag`` maps to a list of 0/1 product columns. Only numeric
-    (or boolean) columns qualify; columns in ``exclude`` (label, id) are skipped.
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    exclude : iterable of str
+        Columns that are no lever (label, id), used when the meanings are detected here.
+    meanings : ColumnMeanings, optional
+        The session's (corrected) column meanings; detected from ``df`` when not given.
+
+    Returns
+    -------
+    dict
+        ``{key: column}``; ``product_flag`` maps to a list of 0/1 product columns. Only numeric
+        (or boolean) columns qualify: a lever does arithmetic.
     """
     exclude = set(exclude)
-    numeric = [c for c in df.columns if c not in exclude and (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))]
+    if meanings is None:
+        from types import SimpleNamespace
+
+        from churn_core.data.meanings import detect_meanings
+
+        meanings = detect_meanings(df, SimpleNamespace(label=None, id_columns=[c for c in df.columns if c in exclude]))
+
+    def usable(c):
+        return (c is not None and c in df.columns and c not in exclude
+                and (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])))
+
     found = {}
-    used = set()
-    for key, patterns in LEVER_PATTERNS.items():
+    for key, codes in LEVER_MEANINGS.items():
         if key == "product_flag":
+            flags = [c for c in meanings.columns("product_flag") if usable(c) and _zero_one(df[c])]
+            if flags:
+                found[key] = flags
             continue
-        for pattern in patterns:
-            hits = [c for c in numeric if c not in used and re.search(pattern, str(c), re.IGNORECASE)]
-            if key != "balance_change":  # a "fees change %" column is not the fees
-                hits = [c for c in hits if not re.search(r"change|chg|pct|变化|变动", str(c), re.I)]
-            if hits:
-                found[key] = hits[0]
-                used.add(hits[0])
+        for code in codes:
+            col = meanings.column(code)
+            if usable(col):
+                found[key] = col
                 break
-    flags = []
-    for c in numeric:
-        if c in used:
-            continue
-        if any(re.search(p, str(c), re.IGNORECASE) for p in LEVER_PATTERNS["product_flag"]):
-            vals = pd.unique(df[c].dropna())
-            if len(vals) <= 2 and set(np.asarray(vals, dtype=float)) <= {0.0, 1.0}:
-                flags.append(c)
-    if flags:
-        found["product_flag"] = flags
     return found
+
+
+def _zero_one(series):
+    vals = pd.unique(series.dropna())
+    return len(vals) <= 2 and set(np.asarray(vals, dtype=float)) <= {0.0, 1.0}
 
 
 def parse_rule(rule):
@@ -451,7 +481,9 @@ def parse_rule(rule):
     return clauses
 
 
-def _resolve_column(df, name, lever_columns):
+def _resolve_column(df, name, lever_columns, meanings=None):
+    """A rule's column: a column of ``df`` (exact, then case-insensitive), a lever key, or a
+    column meaning code; None when the table has nothing for it."""
     if name in df.columns:
         return name
     lower = {str(c).lower(): c for c in df.columns}
@@ -460,19 +492,60 @@ def _resolve_column(df, name, lever_columns):
     col = lever_columns.get(name)
     if isinstance(col, str):
         return col
+    if meanings is not None:
+        from churn_core.data.meanings import MEANINGS
+
+        codes = LEVER_MEANINGS.get(name, (name,) if name in MEANINGS else ())
+        for code in codes:
+            if code in MEANINGS and not MEANINGS[code].multi and meanings.column(code) in df.columns:
+                return meanings.column(code)
     return None
 
 
-def compute_eligibility(df, catalogue, segments=None, lever_columns=None):
+_RULE_OPS = {"==": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<=", "in": "in"}
+
+
+def rule_to_segment(rule, df, lever_columns=None, meanings=None):
+    """An eligibility rule (``"fees > 0 and complaints >= 1"``) as a segment of the segment
+    condition language, its columns resolved on ``df`` and its values typed like the columns.
+
+    Returns
+    -------
+    (Segment or None, str or None)
+        The segment, or ``(None, name)`` with the rule's first name that no column has.
+    """
+    from churn_core.analysis.segments import Condition, Segment
+
+    lever_columns = lever_columns or {}
+    conditions = []
+    for name, op, value in parse_rule(rule):
+        col = _resolve_column(df, name, lever_columns, meanings)
+        if col is None:
+            return None, name
+        if op == "in":
+            value = tuple(v.strip().strip("'\"") for v in re.split(r"[,，]", value.strip("()[] ")) if v.strip())
+        try:
+            cond = Condition(col, _RULE_OPS[op], value)
+            conditions.append(Segment(conditions=(cond,)).validate(df).conditions[0])
+        except ChurnCoreError as exc:
+            raise ChurnCoreError("offers.bad_rule", f"Eligibility rule '{rule}': {exc.message}", rule=str(rule)) from None
+    return Segment(name=str(rule), conditions=tuple(conditions)), None
+
+
+def compute_eligibility(df, catalogue, segments=None, lever_columns=None, meanings=None):
     """Boolean matrix (customers x offers) of who may receive each offer, plus warning codes.
 
-    A rule whose column cannot be found makes the offer available to nobody (a rule that cannot be
-    checked is not satisfied) and adds ``("offers.rule_column_missing", code, column)`` to the
-    warnings; an unknown saved segment raises ``offers.unknown_segment``.
+    Rules are read into segment conditions (:func:`rule_to_segment`) and evaluated by
+    :meth:`Segment.mask <churn_core.analysis.segments.Segment.mask>` (a missing value never
+    satisfies a comparison). A rule whose column cannot be found makes the offer available to
+    nobody (a rule that cannot be checked is not satisfied) and adds
+    ``("offers.rule_column_missing", code, column)`` to the warnings; an unknown saved segment
+    raises ``offers.unknown_segment``.
     """
     n = len(df)
     segments = segments or {}
-    lever_columns = detect_lever_columns(df) if lever_columns is None else lever_columns
+    if lever_columns is None:
+        lever_columns = detect_lever_columns(df, meanings=meanings)
     out = np.ones((n, len(catalogue)), dtype=bool)
     warnings = []
     for k, offer in enumerate(catalogue):
@@ -487,40 +560,13 @@ def compute_eligibility(df, catalogue, segments=None, lever_columns=None):
                                      offer=offer.code, segment=name)
             out[:, k] = np.asarray(segments[name].mask(df), dtype=bool)
             continue
-        mask = np.ones(n, dtype=bool)
-        for col_name, op, value in parse_rule(rule):
-            col = _resolve_column(df, col_name, lever_columns)
-            if col is None:
-                warnings.append(("offers.rule_column_missing", offer.code, col_name))
-                mask[:] = False
-                break
-            mask &= _apply_clause(df[col], op, value)
-        out[:, k] = mask
+        seg, missing = rule_to_segment(rule, df, lever_columns, meanings)
+        if seg is None:
+            warnings.append(("offers.rule_column_missing", offer.code, missing))
+            out[:, k] = False
+            continue
+        out[:, k] = np.asarray(seg.mask(df), dtype=bool)
     return out, warnings
-
-
-def _apply_clause(series, op, value):
-    if op == "in":
-        items = [v.strip().strip("'\"") for v in re.split(r"[,，]", value.strip("()[] "))]
-        return series.astype(str).isin(items).to_numpy()
-    numeric = pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
-    if numeric:
-        try:
-            target = float(value)
-        except ValueError:
-            raise ChurnCoreError("offers.bad_rule", f"'{value}' is not a number for column '{series.name}'.",
-                                 rule=value) from None
-        x = series.astype(float).to_numpy()
-    else:
-        target = value
-        x = series.astype(str).to_numpy()
-        if op not in ("==", "!="):
-            raise ChurnCoreError("offers.bad_rule", f"Column '{series.name}' is text: use == or != or in.",
-                                 rule=str(series.name))
-    with np.errstate(invalid="ignore"):
-        res = {"==": x == target, "!=": x != target, ">": x > target, ">=": x >= target,
-               "<": x < target, "<=": x <= target}[op]
-    return np.asarray(res, dtype=bool)
 
 
 def apply_levers(df, offer, lever_columns=None, maxima=None):
@@ -552,6 +598,9 @@ def apply_levers(df, offer, lever_columns=None, maxima=None):
             continue
         col = lever_columns[lv.feature]
         x = pd.to_numeric(moved[col], errors="coerce").to_numpy(dtype=float)
+        if lv.feature in CHANGE_LEVERS and _ratio_column(df[col], maxima, col):
+            amount = 1.0 + lv.amount / 100.0  # a ratio now/before: "no fall" is a ratio of 1
+            lv = Lever(lv.feature, lv.op, amount if lv.op != "add" else lv.amount / 100.0)
         if lv.op == "set":
             y = np.where(np.isnan(x), x, lv.amount)
         elif lv.op == "add":
@@ -561,6 +610,17 @@ def apply_levers(df, offer, lever_columns=None, maxima=None):
             y = np.where(np.isnan(x), x, np.maximum(x, lv.amount))
         moved[col] = _cast_like(df[col], y)
     return moved, [lv.feature for lv in applied]
+
+
+def _ratio_column(series, maxima, col):
+    """True when a change column is written as a ratio now/before (decided on the whole table:
+    ``maxima`` may carry ``{"__ratio__": {column: bool}}`` for a one-row what-if)."""
+    from churn_core.data.meanings import looks_ratio
+
+    known = (maxima or {}).get("__ratio__", {})
+    if col in known:
+        return bool(known[col])
+    return looks_ratio(pd.to_numeric(series, errors="coerce"))
 
 
 def _cast_like(original, values):

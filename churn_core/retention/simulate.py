@@ -58,7 +58,6 @@ from churn_core.retention.offers import OfferCatalogue, apply_levers, compute_el
 
 OBJECTIVES = ("net_value", "saved_value")
 TARGETINGS = ("optimiser", "risk", "random", "mask")
-VALUE_MARGIN = 0.01  # fallback customer value: 1% a year of assets (or balance) held
 
 
 # ----------------------------------------------------------------------------- effects
@@ -140,7 +139,8 @@ def compute_assumed_effects(churn_probability, catalogue):
                         e_lo, e_hi, t_lo, t_hi, ("assumed",) * len(catalogue))
 
 
-def compute_model_effects(model, df, catalogue, churn_probability=None, lever_columns=None, progress=None):
+def compute_model_effects(model, df, catalogue, churn_probability=None, lever_columns=None, progress=None,
+                          meanings=None):
     """Model-based effects: each offer moves actionable features and the churn model re-scores.
 
     ``base_ik = take_up_k x (P(churn)_i - P(churn | features moved by offer k)_i)``. Offers whose
@@ -155,7 +155,8 @@ def compute_model_effects(model, df, catalogue, churn_probability=None, lever_co
     """
     p = _check_p(model.predict_proba(df) if churn_probability is None else churn_probability, len(df))
     exclude = [c for c in (getattr(model, "label_", None), getattr(model, "id_column_", None)) if c]
-    lever_columns = detect_lever_columns(df, exclude=exclude) if lever_columns is None else lever_columns
+    if lever_columns is None:
+        lever_columns = detect_lever_columns(df, exclude=exclude, meanings=meanings)
     used = set(getattr(model, "features_", None) or df.columns)
     lever_columns = {k: v for k, v in lever_columns.items()
                      if (v in used if isinstance(v, str) else any(c in used for c in v))}
@@ -226,63 +227,37 @@ def compute_custom_effects(base, catalogue, se=None, source="custom"):
 
 # ----------------------------------------------------------------------------- value
 
-def compute_customer_value(df, roles=None, assumptions=None):
+def compute_customer_value(df, roles=None, assumptions=None, meanings=None):
     """Yearly value of keeping each customer, and where it came from.
 
-    1. ``"contribution"``: the value page's yearly contribution (``churn_core.analysis.value``:
-       balance x margin + other assets x margin + products x margin + fees - cost to serve, with
-       its default :class:`~churn_core.analysis.value.ValueAssumptions` unless ``assumptions`` is given),
-       computed with the very SQL expression the value page uses, on a private in-memory DuckDB.
-       It can be negative (keeping a loss-making customer costs money).
-    2. ``"assets"`` / ``"balance"``: 1% a year of total assets (or balance), :data:`VALUE_MARGIN`;
-       ``"monthly_charges"``: 12 x a monthly charge (telecom-style tables).
-    3. ``"count"``: 1 per customer, so retained value counts customers.
+    The one value of the app (:func:`churn_core.analysis.value.compute_customer_value`): money
+    columns x their margins from the column meanings + products x product margin - cost to serve,
+    in the data's money (it can be negative: keeping a loss-making customer costs money). Source
+    ``"money"``. Only a table with no money column and no products counts customers: 1 per
+    customer, source ``"count"``. The horizon is one year of contribution (no lifetime value).
 
-    The horizon is one year of contribution (conservative: no lifetime value).
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    roles : churn_core.data.roles.Roles, optional
+        Used to detect the meanings when ``meanings`` is not given (label and ids mean nothing).
+    assumptions : churn_core.analysis.value.ValueAssumptions, optional
+    meanings : churn_core.data.meanings.ColumnMeanings, optional
+        The session's (corrected) meanings with their margins; detected from ``df`` when absent.
 
     Returns
     -------
     (ndarray, str) : values and the source code.
     """
-    try:
-        vals = _contribution(df, roles, assumptions)
-    except Exception:  # noqa: BLE001 - value module absent or no money column: documented fallback
-        vals = None
-    if vals is not None:
-        return vals, "contribution"
-    import re
+    from churn_core.analysis.segments import ColumnMap
+    from churn_core.analysis.value import compute_customer_value as value_of, has_money
+    from churn_core.data.meanings import detect_meanings
 
-    for code, patterns, factor in (
-            ("assets", [r"total_?assets", r"asset", r"总资产", r"资产"], VALUE_MARGIN),
-            ("balance", [r"^balance$", r"balance(?!_?change)", r"账户余额", r"余额(?!变)"], VALUE_MARGIN),
-            ("monthly_charges", [r"monthly_?charge", r"monthly_?fee", r"月费", r"月消费"], 12.0)):
-        for pattern in patterns:
-            cols = [c for c in df.columns if re.search(pattern, str(c), re.I) and pd.api.types.is_numeric_dtype(df[c])
-                    and not re.search(r"change|chg|pct|变化", str(c), re.I)]
-            if cols:
-                vals = pd.to_numeric(df[cols[0]], errors="coerce").fillna(0.0).to_numpy(dtype=float)
-                return np.clip(vals, 0, None) * factor, code
-    return np.ones(len(df)), "count"
-
-
-def _contribution(df, roles, assumptions):
-    import duckdb
-
-    from churn_core.analysis.segments import detect_columns
-    from churn_core.analysis.value import ValueAssumptions, contribution_sql
-
-    cols = detect_columns(df, roles)
-    sql, params = contribution_sql(cols, assumptions or ValueAssumptions(), alias="c")
-    used = [c for c in (cols.balance, cols.assets, cols.products, cols.fees, *cols.product_flags) if c]
-    frame = df[used].copy()  # noqa: F841 - read by DuckDB below
-    con = duckdb.connect(config={"threads": 1, "memory_limit": "512MB"})
-    try:
-        con.register("frame_view", frame)
-        out = con.execute(f"SELECT {sql} AS v FROM frame_view AS c", params).fetchnumpy()["v"]
-    finally:
-        con.close()
-    vals = np.asarray(out, dtype=float)
-    return np.nan_to_num(vals, nan=0.0) if len(vals) == len(df) else None
+    if meanings is None:
+        meanings = detect_meanings(df, roles)
+    if not has_money(ColumnMap.from_meanings(meanings, roles, df)):
+        return np.ones(len(df)), "count"
+    return np.asarray(value_of(df, meanings, assumptions), dtype=float), "money"
 
 
 # ----------------------------------------------------------------------------- settings, inputs
@@ -390,12 +365,21 @@ def prepare_inputs(churn_probability, effects, value=None, eligibility=None, cus
 
 
 def prepare_inputs_from_frame(df, catalogue, churn_probability, effects, roles=None, segments=None, id_column=None,
-                              value=None, seed=0):
-    """:func:`prepare_inputs` from a customer table: eligibility rules, value and ids from ``df``."""
-    eligibility, warnings = compute_eligibility(df, catalogue, segments=segments)
+                              value=None, seed=0, meanings=None, assumptions=None):
+    """:func:`prepare_inputs` from a customer table: eligibility rules, value and ids from ``df``.
+
+    ``meanings`` (the session's column meanings) drive eligibility rules written with meanings and
+    the customer value in money; ``assumptions`` are the Value page's
+    :class:`~churn_core.analysis.value.ValueAssumptions`.
+    """
+    if meanings is None:
+        from churn_core.data.meanings import detect_meanings
+
+        meanings = detect_meanings(df, roles)
+    eligibility, warnings = compute_eligibility(df, catalogue, segments=segments, meanings=meanings)
     value_source = "given"
     if value is None:
-        value, value_source = compute_customer_value(df, roles)
+        value, value_source = compute_customer_value(df, roles, assumptions, meanings=meanings)
     ids = df[id_column].to_numpy() if id_column and id_column in df.columns else np.asarray(df.index)
     return prepare_inputs(churn_probability, effects, value, eligibility, ids, seed=seed,
                           value_source=value_source, warnings=warnings)

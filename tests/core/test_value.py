@@ -9,6 +9,7 @@ import pytest
 from churn_core.analysis import segments as S
 from churn_core.analysis import value as V
 from churn_core.errors import ChurnCoreError
+from churn_core.data.meanings import detect_meanings
 from churn_core.data.store import SessionStore
 
 
@@ -32,14 +33,17 @@ def cm(churn_modelling_path, tmp_path_factory):
     store.close()
 
 
-def pandas_value(df, a, p, balance="balance", assets="total_assets", products="num_products", fees="fees_paid_12m"):
-    """The module docstring's formula, written independently."""
-    c = df[balance].fillna(0) * a.balance_margin
-    if assets:
-        c = c + (df[assets].fillna(0) - df[balance].fillna(0)).clip(lower=0) * a.asset_margin
+SAMPLE_MONEY = {"total_assets": 0.004, "balance": 0.015, "fees_paid_12m": 1.0}
+
+
+def pandas_value(df, a, p, money=None, products="num_products"):
+    """The module docstring's formula, written independently: money columns x margins +
+    products x product margin - cost to serve."""
+    money = SAMPLE_MONEY if money is None else money
+    c = pd.Series(0.0, index=df.index)
+    for col, margin in money.items():
+        c = c + df[col].fillna(0) * margin
     c = c + df[products].fillna(0) * a.product_margin
-    if fees:
-        c = c + df[fees].fillna(0) * a.fee_share
     c = c - a.cost_to_serve
     r = (1 - p) ** (12 / a.churn_period_months)
     q = r / (1 + a.discount_rate)
@@ -65,11 +69,15 @@ def test_whole_base_matches_formula(sample):
 
 
 def test_by_region_uses_each_regions_churn_rate(sample):
-    store, df, cols = sample
-    a = V.ValueAssumptions(balance_margin=0.02, product_margin=80, cost_to_serve=25, discount_rate=0.1, horizon_years=3)
+    store, df, _ = sample
+    meanings = detect_meanings(df).with_margin("balance", 0.02).with_margin("total_assets", 0.0)
+    cols = S.detect_columns(df, SimpleNamespace(roles={}, label="churned", positive=1, id_columns=["customer_id"]),
+                            meanings=meanings)
+    assert cols.money == (("total_assets", 0.0), ("balance", 0.02), ("fees_paid_12m", 1.0))
+    a = V.ValueAssumptions(product_margin=80, cost_to_serve=25, discount_rate=0.1, horizon_years=3)
     out = V.compute_value(store, cols, a, grouping=["region"])
     p = df.groupby("region")["churned"].transform("mean")
-    c, ltv, var = pandas_value(df, a, p)
+    c, ltv, var = pandas_value(df, a, p, money={"balance": 0.02, "fees_paid_12m": 1.0})
     g = pd.DataFrame({"region": df["region"], "c": c, "ltv": ltv, "var": var}).groupby("region").sum()
     assert out["region"].tolist() == g.index.tolist()
     np.testing.assert_allclose(out["total_contribution"], g["c"], rtol=1e-9)
@@ -117,7 +125,7 @@ def test_churn_modelling_value_by_geography(cm):
     a = V.ValueAssumptions(churn_period_months=12)
     out = V.compute_value(store, cols, a, grouping=["Geography"])
     p = df.groupby("Geography")["Exited"].transform("mean")
-    c, ltv, var = pandas_value(df, a, p, balance="Balance", assets=None, products="NumOfProducts", fees=None)
+    c, ltv, var = pandas_value(df, a, p, money={"Balance": 0.015}, products="NumOfProducts")
     g = pd.DataFrame({"k": df["Geography"], "var": var, "c": c}).groupby("k").sum()
     np.testing.assert_allclose(out["value_at_risk"], g["var"], rtol=1e-9)
     np.testing.assert_allclose(out["total_contribution"], g["c"], rtol=1e-9)
@@ -127,7 +135,8 @@ def test_churn_modelling_value_by_geography(cm):
 @pytest.mark.parametrize(
     "kw,code",
     [
-        ({"balance_margin": -0.1}, "value.bad_assumption"),
+        ({"product_margin": -0.1}, "value.bad_assumption"),
+        ({"cost_to_serve": float("nan")}, "value.bad_assumption"),
         ({"discount_rate": 1.5}, "value.bad_discount"),
         ({"horizon_years": 0}, "value.bad_horizon"),
         ({"churn_period_months": 0}, "value.bad_period"),
