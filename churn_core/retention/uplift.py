@@ -476,7 +476,10 @@ class UpliftResult:
         self.features_ = self._choose_features(data, s)
         x, self.categories_ = _feature_frame(data, self.features_)
         self.balance_ = self._balance(data, arms, control, offer_names)
-        flagged = self.balance_[self.balance_["flagged"]]
+        flagged = self.balance_.loc[self.balance_["flagged"].astype(bool).to_numpy()]
+        if s.heterogeneous and not self.features_:
+            # average effects and intervals still hold; effects per customer need customer columns
+            self.warnings_.append({"code": "uplift.no_features", "params": {}})
         for arm, group in flagged.groupby("arm", sort=False):
             worst = group.loc[group["smd"].abs().idxmax()]
             self.warnings_.append({"code": "uplift.imbalanced", "params": {

@@ -328,3 +328,21 @@ def test_join_can_drop_the_customer_label():
     assert joined.attrs["dropped_columns"] == ["是否流失"]
     assert joined.attrs["unmatched"] == int((~campaign["customer_id"].isin(zh["客户编号"])).sum())
     assert joined["年龄"].notna().sum() == len(joined) - joined.attrs["unmatched"]
+
+
+def test_campaign_without_feature_columns_gives_average_effects(tmp_path):
+    """A campaign file with only the arm and the outcome: averages and intervals, no crash."""
+    from churn_core.cli import main
+
+    camp = pd.read_csv(ROOT / "sample_data" / "campaign.csv")[["arm", "churned"]]
+    path = tmp_path / "camp.csv"
+    camp.to_csv(path, index=False)
+    assert main(["uplift", str(path), "--treatment", "arm", "--control", "control", "--outcome", "churned",
+                 "--positive-outcome", "1", "--out", str(tmp_path / "u")]) == 0
+    report = json.loads((tmp_path / "u" / "uplift.json").read_text(encoding="utf-8"))
+    control = camp[camp["arm"] == "control"]["churned"].mean()
+    for offer in report["offers"]:
+        treated = camp[camp["arm"] == offer["offer"]]["churned"].mean()
+        assert offer["ate"] == pytest.approx(treated - control, abs=1e-6)
+        assert offer["ate_low"] < offer["ate"] < offer["ate_high"]
+    assert [w["code"] for w in report["warnings"]] == ["uplift.no_features"]
