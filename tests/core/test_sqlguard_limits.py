@@ -41,7 +41,7 @@ def test_limits_are_the_documented_ones():
 def test_deep_expression_refused_quickly_with_one_message(sql):
     started = time.monotonic()
     err = _refusal(sql)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0  # ~0.05 s idle; generous for a loaded 2-core machine
     assert err.code == "sql.too_deep"
     assert str(err) == TOO_DEEP
     assert err.params == {"limit": 100}

@@ -1,0 +1,427 @@
+"""Load test (opt-in, not collected by pytest): N concurrent browser sessions against one Streamlit server.
+
+Run from the project root::
+
+    python benchmarks/load/run_load.py                       # 20 sessions, 2,000-row upload each
+    python benchmarks/load/run_load.py --sessions 5 --out /tmp/load.json
+
+What it does, bounded in count and time (``--max-minutes``, default 25; everything is stopped then):
+
+1. starts ``streamlit run app.py`` on 127.0.0.1 and a free port (loopback only: the browser aborts
+   every request that is not for that address), with its own TMPDIR so session folders can be
+   counted, and ``--server.disconnectedSessionTTL`` from ``--ttl``;
+2. samples the server's RSS (``/proc/<pid>/status``) twice a second for the whole run;
+3. **cold baseline**: RSS of the idle server; **warm-up**: one session does the whole journey and
+   closes, then the run waits for the session timeout; **warm baseline**: RSS after that (the
+   modules every session imports - pandas, xgboost, shap... - are loaded once per process and
+   stay: they are not a per-session cost);
+4. **load**: ``--sessions`` browser contexts at once in one headless Debian Chromium (Playwright),
+   each: open the app, upload the same small CSV through the real uploader on the Data page, add a
+   segment condition and save it on the Segments page, train the model on the Model page, then
+   ``--reruns`` page reruns on cached results (switching between the Segments and Model pages:
+   each switch reruns the page script, which must reuse the trained model and stored data). A
+   rerun is timed in the browser from the click to the app's script state going back from
+   ``running`` to ``notRunning`` (a MutationObserver on ``stApp``), so it is the server's run plus
+   the websocket round trip, not the drawing of the page;
+5. closes every context and samples RSS until the session timeout has passed and RSS is flat;
+   counts session folders left in the server's TMPDIR (a store not closed leaves its folder).
+
+A session fails on any uncaught exception box (``stException``), a missing expected text, or a
+timeout. Results are printed as JSON (and written to ``--out``).
+
+The driver waits on ``[data-testid='stApp'][data-test-script-state='notRunning']`` and finds
+things by visible text and ``data-testid``, never by position, so page refactors that keep the
+words keep it working.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+RUNNING = "[data-testid='stApp'][data-test-script-state='running']"
+EXCEPTION = "[data-testid='stException']"
+NAV = "[data-testid='stSidebarNavLink']"
+
+
+# ---------------------------------------------------------------------------------------- server
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
+class Sampler(threading.Thread):
+    """RSS of one process every ``period`` seconds, tagged with the current phase."""
+
+    def __init__(self, pid, period=0.5):
+        super().__init__(daemon=True)
+        self.pid, self.period = pid, period
+        self.samples, self.phase, self.stop = [], "start", threading.Event()
+        self.t0 = time.monotonic()
+
+    def run(self):
+        while not self.stop.is_set():
+            value = rss_mb(self.pid)
+            if value is not None:
+                self.samples.append((round(time.monotonic() - self.t0, 2), round(value, 1), self.phase))
+            self.stop.wait(self.period)
+
+    def recent(self, seconds):
+        now = time.monotonic() - self.t0
+        values = [v for t, v, _ in self.samples if t >= now - seconds]
+        return statistics.median(values) if values else None
+
+    def peak(self, phase):
+        values = [v for _, v, p in self.samples if p == phase]
+        return max(values) if values else None
+
+
+def start_server(port, ttl, workdir, env_extra):
+    tmp = workdir / "server_tmp"
+    tmp.mkdir()
+    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", TMPDIR=str(tmp), **env_extra)
+    log = open(workdir / "streamlit.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+         f"--server.port={port}", "--server.address=127.0.0.1", "--server.fileWatcherType=none",
+         f"--server.disconnectedSessionTTL={ttl}"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("streamlit exited: " + (workdir / "streamlit.log").read_text(errors="replace")[-2000:])
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                return proc, url, tmp
+        except OSError:
+            time.sleep(0.3)
+    stop_server(proc)
+    raise RuntimeError("streamlit did not become healthy in 90 s")
+
+
+def stop_server(proc):
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)
+
+
+def session_folders(tmp):
+    return sorted(p.name for p in tmp.iterdir() if p.name.startswith("retention_"))
+
+
+# ---------------------------------------------------------------------------------------- browser
+class SessionFailed(Exception):
+    pass
+
+
+async def wait_idle(page, timeout_ms):
+    """Wait until the script run triggered just before has finished (twice, for follow-up reruns)."""
+    try:
+        await page.wait_for_selector(RUNNING, timeout=1500)
+    except Exception:  # noqa: BLE001 - a fast run may be over before we look
+        pass
+    await page.wait_for_selector(IDLE, timeout=timeout_ms)
+    await page.wait_for_timeout(150)
+    await page.wait_for_selector(IDLE, timeout=timeout_ms)
+
+
+WATCH_STATE = """() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  if (!app || (window.__st && window.__st.app === app)) return;
+  window.__st = {app: app, running: 0, idle: 0};
+  new MutationObserver(() => {
+    const s = app.getAttribute("data-test-script-state");
+    if (s === "running") window.__st.running = performance.now();
+    else if (s === "notRunning") window.__st.idle = performance.now();
+  }).observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+}"""
+RUN_FINISHED = """(t0) => window.__st && window.__st.running > t0 && window.__st.idle > window.__st.running
+  && document.querySelector("[data-testid='stApp']").getAttribute("data-test-script-state") === "notRunning" """
+
+
+async def timed_rerun(page, action, timeout_ms):
+    """Seconds from ``action`` (a click) until the script run it started has finished, as the
+    browser sees it (the app's script state going running -> notRunning; follow-up reruns that
+    start within 0.3 s are included)."""
+    await page.evaluate(WATCH_STATE)
+    t0 = await page.evaluate("performance.now()")
+    await action()
+    await page.wait_for_function(RUN_FINISHED, arg=t0, timeout=timeout_ms)
+    while True:
+        seen = await page.evaluate("window.__st.idle")
+        await page.wait_for_timeout(300)
+        state = await page.evaluate("[window.__st.running, window.__st.idle]")
+        if state[0] > seen:  # another run started: wait for it too
+            await page.wait_for_function(RUN_FINISHED, arg=seen, timeout=timeout_ms)
+            continue
+        return (state[1] - t0) / 1000.0
+
+
+async def check_clean(page, where):
+    boxes = page.locator(EXCEPTION)
+    if await boxes.count():
+        raise SessionFailed(f"{where}: exception box: {(await boxes.first.inner_text())[:300]}")
+
+
+async def goto_page(page, title, timeout_ms):
+    link = page.locator(NAV).filter(has_text=title)
+    if not await link.count():
+        raise SessionFailed(f"no navigation link {title!r}")
+    await link.first.click()
+    await wait_idle(page, timeout_ms)
+    await check_clean(page, title)
+
+
+async def main_text(page):
+    return await page.locator("[data-testid='stMain']").inner_text()
+
+
+async def expect_text(page, text, where, timeout_ms=30_000):
+    try:
+        await page.locator("[data-testid='stMain']").get_by_text(text, exact=False).first.wait_for(timeout=timeout_ms)
+    except Exception as exc:  # noqa: BLE001
+        body = (await main_text(page))[:400].replace("\n", " | ")
+        raise SessionFailed(f"{where}: {text!r} not shown ({exc.__class__.__name__}); page: {body}") from None
+
+
+async def journey(browser, url, csv_path, rows, reruns, index, timeout_ms, record):
+    """One analyst: upload, segment, train, then cached reruns. Fills ``record``."""
+    context = await browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
+
+    async def loopback_only(route):
+        if route.request.url.startswith(url):
+            await route.continue_()
+        else:
+            record.setdefault("blocked", []).append(route.request.url[:100])
+            await route.abort()
+
+    await context.route("**/*", loopback_only)
+    page = await context.new_page()
+    steps = record.setdefault("steps", {})
+    try:
+        t = time.monotonic()
+        await page.goto(url, timeout=timeout_ms)
+        await page.wait_for_selector(IDLE, timeout=timeout_ms)
+        await check_clean(page, "home")
+        steps["open"] = time.monotonic() - t
+
+        t = time.monotonic()
+        await goto_page(page, "Data", timeout_ms)
+        await page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(csv_path))
+        await wait_idle(page, timeout_ms)
+        await check_clean(page, "upload")
+        await expect_text(page, f"{rows:,}", "upload")
+        steps["upload"] = time.monotonic() - t
+
+        t = time.monotonic()
+        await goto_page(page, "Segments", timeout_ms)
+        await page.get_by_role("button", name="Add condition").first.click()
+        await wait_idle(page, timeout_ms)
+        await check_clean(page, "add condition")
+        name = f"load{index}"
+        await page.get_by_label("Segment name").first.fill(name)
+        await page.get_by_role("button", name="Save segment").first.click()
+        await wait_idle(page, timeout_ms)
+        await check_clean(page, "save segment")
+        await expect_text(page, f"Saved “{name}”", "save segment")
+        steps["segment"] = time.monotonic() - t
+
+        t = time.monotonic()
+        await goto_page(page, "Churn model", timeout_ms)
+        await page.get_by_role("button", name="Train the model").first.click()
+        await wait_idle(page, timeout_ms)
+        await check_clean(page, "train")
+        await expect_text(page, "Model trained in", "train", timeout_ms)
+        steps["train"] = time.monotonic() - t
+
+        record["reruns"] = []
+        for i in range(reruns):
+            title, marker = ("Segments", "Segment") if i % 2 == 0 else ("Churn model", "Grade ")
+            link = page.locator(NAV).filter(has_text=title).first
+            seconds = await timed_rerun(page, link.click, timeout_ms)
+            await check_clean(page, f"rerun {i}")
+            await expect_text(page, marker, f"rerun {i}")
+            record["reruns"].append(round(seconds, 3))
+        record["ok"] = True
+    except Exception as exc:  # noqa: BLE001 - every failure is counted and described
+        record["ok"] = False
+        record["error"] = f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+    finally:
+        steps.update({k: round(v, 2) for k, v in steps.items()})
+        await context.close()
+
+
+async def run_browser(args, url, csv_path, sampler, tmp, result):
+    from playwright.async_api import async_playwright
+
+    timeout_ms = int(args.step_timeout * 1000)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            # warm-up: imports and first-use caches, then wait for the session to expire
+            sampler.phase = "warmup"
+            warm = {}
+            await journey(browser, url, csv_path, args.rows, 2, 0, timeout_ms, warm)
+            result["warmup"] = warm
+            sampler.phase = "warmup_idle"
+            result["warm_folders_open"] = len(session_folders(tmp))
+            await asyncio.sleep(args.ttl + args.settle)
+            result["warm_baseline_mb"] = sampler.recent(5)
+            result["warm_folders_left"] = len(session_folders(tmp))
+
+            sampler.phase = "load"
+            records = [{} for _ in range(args.sessions)]
+            started = time.monotonic()
+            await asyncio.gather(*(journey(browser, url, csv_path, args.rows, args.reruns, i + 1, timeout_ms, rec)
+                                   for i, rec in enumerate(records)))
+            result["load_wall_s"] = round(time.monotonic() - started, 1)
+            result["sessions"] = records
+            result["peak_load_mb"] = sampler.peak("load")
+            result["folders_at_end_of_load"] = len(session_folders(tmp))
+        finally:
+            await browser.close()
+    # after: every context is closed; wait for the session TTL, then until RSS is flat
+    sampler.phase = "after"
+    await asyncio.sleep(args.ttl + args.settle)
+    result["after_ttl_mb"] = sampler.recent(5)
+    result["folders_after_ttl"] = len(session_folders(tmp))
+    await asyncio.sleep(args.settle)
+    result["after_ttl_plus_mb"] = sampler.recent(5)
+
+
+def percentile(values, q):
+    if not values:
+        return None
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, int(round(q / 100.0 * len(values) + 0.5)) - 1))
+    return values[k]
+
+
+def summarise(result):
+    sessions = result.get("sessions", [])
+    reruns = [r for s in sessions for r in s.get("reruns", [])]
+    failures = [s.get("error") for s in sessions if not s.get("ok")]
+    steps = {}
+    for s in sessions:
+        for k, v in s.get("steps", {}).items():
+            steps.setdefault(k, []).append(v)
+    base = result.get("warm_baseline_mb")
+    after = result.get("after_ttl_plus_mb")
+    return {
+        "sessions": len(sessions),
+        "failures": len(failures),
+        "failure_messages": failures,
+        "reruns": len(reruns),
+        "rerun_p50_s": percentile(reruns, 50),
+        "rerun_p95_s": percentile(reruns, 95),
+        "rerun_max_s": max(reruns) if reruns else None,
+        "step_p50_s": {k: percentile(v, 50) for k, v in steps.items()},
+        "step_max_s": {k: max(v) for k, v in steps.items()},
+        "cold_baseline_mb": result.get("cold_baseline_mb"),
+        "warm_baseline_mb": base,
+        "peak_load_mb": result.get("peak_load_mb"),
+        "after_ttl_mb": after,
+        "after_vs_warm_baseline_pct": round(100.0 * (after - base) / base, 1) if base and after else None,
+        "session_folders_after_ttl": result.get("folders_after_ttl"),
+        "load_wall_s": result.get("load_wall_s"),
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=20, help="concurrent browser sessions (1-40)")
+    parser.add_argument("--rows", type=int, default=2000, help="rows of sample_data/customers.csv to upload")
+    parser.add_argument("--reruns", type=int, default=6, help="cached page reruns per session")
+    parser.add_argument("--ttl", type=int, default=30, help="server.disconnectedSessionTTL in seconds")
+    parser.add_argument("--settle", type=int, default=20, help="extra seconds after the TTL before measuring")
+    parser.add_argument("--step-timeout", type=float, default=240.0, help="seconds per step before a session fails")
+    parser.add_argument("--max-minutes", type=float, default=25.0, help="hard cap on the whole run")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra environment for the server, e.g. MALLOC_ARENA_MAX=2")
+    parser.add_argument("--out", help="write the JSON result here too")
+    args = parser.parse_args(argv)
+    if not 1 <= args.sessions <= 40:
+        parser.error("--sessions must be between 1 and 40")
+    if not Path(CHROMIUM).exists():
+        parser.error(f"Debian chromium is needed at {CHROMIUM}")
+    env_extra = dict(item.split("=", 1) for item in args.env)
+
+    workdir = Path(tempfile.mkdtemp(prefix="load_"))
+    csv_path = workdir / "customers_load.csv"
+    with open(ROOT / "sample_data" / "customers.csv", encoding="utf-8") as src:
+        lines = [next(src) for _ in range(args.rows + 1)]
+    csv_path.write_text("".join(lines), encoding="utf-8")
+
+    result = {
+        "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "machine": {"nproc": os.cpu_count(), "ram_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+                    "load_avg_start": os.getloadavg(), "python": platform.python_version()},
+        "settings": {k: v for k, v in vars(args).items() if k != "out"},
+    }
+    port = free_port()
+    proc, url, tmp = start_server(port, args.ttl, workdir, env_extra)
+    sampler = Sampler(proc.pid)
+    sampler.start()
+    try:
+        time.sleep(5)
+        result["cold_baseline_mb"] = sampler.recent(4)
+        asyncio.run(asyncio.wait_for(run_browser(args, url, csv_path, sampler, tmp, result),
+                                     timeout=args.max_minutes * 60))
+    except asyncio.TimeoutError:
+        result["aborted"] = f"stopped after --max-minutes {args.max_minutes:g}"
+    finally:
+        sampler.stop.set()
+        stop_server(proc)
+    log = (workdir / "streamlit.log").read_text(errors="replace")
+    result["server_log_tracebacks"] = log.count("Traceback")
+    result["server_log_tail"] = log[-1500:] if "Traceback" in log else ""
+    result["machine"]["load_avg_end"] = os.getloadavg()
+    result["rss_samples"] = sampler.samples[::4]
+    result["summary"] = summarise(result)
+    text = json.dumps(result, indent=1, ensure_ascii=False)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    print(json.dumps(result["summary"], indent=1, ensure_ascii=False))
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0 if not result["summary"]["failures"] and "aborted" not in result else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
