@@ -70,7 +70,10 @@ def run(args):
         if getattr(args, "columns", None) is None and saved.is_file():
             args.columns = str(saved)  # the meanings the model was trained with
     old, new, ws = _frames(args)
-    id_column = args.id_column or ws.id_column
+    id_column = args.id_column
+    if id_column is None and model is not None and model.id_column_ in old.columns and model.id_column_ in new.columns:
+        id_column = model.id_column_  # the id the model was trained with
+    id_column = id_column or ws.id_column
     if id_column is None:
         raise ChurnCoreError("compare.no_id", "No customer id column was found; name it with --id COL.")
     for which, frame in (("OLD", old), ("NEW", new)):
