@@ -243,6 +243,12 @@ def _ids(frame, id_column, which):
     return ids.astype(str) if ids.dtype == object else ids
 
 
+def _text_ids(ids):
+    if pd.api.types.is_float_dtype(ids) and (ids == ids.round()).all():
+        ids = ids.astype("int64")
+    return ids.astype(str).str.strip()
+
+
 def _churn_rate(frame, label, positive):
     if label is None or label not in frame.columns:
         return None, None
@@ -321,6 +327,8 @@ def compute_comparison(old, new, id_column, meanings=None, label=None, positive=
         raise ChurnCoreError("compare.empty_snapshot", "A snapshot has no customers; nothing to compare.")
     ids_old = _ids(old, id_column, "old")
     ids_new = _ids(new, id_column, "new")
+    if ids_old.dtype != ids_new.dtype:  # e.g. 1001 in one export, "1001" in the other
+        ids_old, ids_new = _text_ids(ids_old), _text_ids(ids_new)
     if meanings is not None:
         needed = list(meanings.money()) + [c for c in [meanings.column("products_count")] if c]
         missing = [c for c in needed if c in old.columns and c not in new.columns]

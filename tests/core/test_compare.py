@@ -412,3 +412,25 @@ def test_drift_chart_colours_by_flag_words():
     data = [d for d in spec["datasets"].values() if len(d) == 2 and "column" in d[0]][0]
     assert [d["flag"] for d in data] == ["显著变化", "稳定"]
     assert DRIFT_FLAGS == ("stable", "moderate_shift", "major_shift")
+
+
+@pytest.mark.parametrize("module", ["churn_core/analysis/compare.py", "churn_core/retention/winback.py",
+                                    "churn_core/commands/compare.py"])
+def test_every_error_code_has_words_in_both_languages(module):
+    import json
+    import re
+
+    codes = set(re.findall(r'ChurnCoreError\(\s*"([a-z_]+\.[a-z_]+)"', (ROOT / module).read_text(encoding="utf-8")))
+    assert codes
+    for lang in ("en", "zh"):
+        words = {}
+        for path in (ROOT / "locales" / lang).glob("*.json"):
+            words.update(json.loads(path.read_text(encoding="utf-8")))
+        assert sorted(c for c in codes if "error." + c not in words) == []
+
+
+def test_ids_stored_as_numbers_in_one_export_and_text_in_the_other_still_match():
+    old = pd.DataFrame({"id": [1001, 1002, 1003], "x": [1.0, 2.0, 3.0]})
+    new = pd.DataFrame({"id": ["1002", "1003", "1004 "], "x": [1.0, 2.0, 3.0]})
+    f = compute_comparison(old, new, "id").figures
+    assert (f["retained"], f["lost"], f["new"]) == (2, 1, 1)
