@@ -83,8 +83,7 @@ def compute_reason_codes(explanation, k=3, actionable_only=False, min_points=Non
     if k < 1:
         raise ChurnCoreError("explain.bad_k", "Ask for at least one reason per customer.", k=k)
     direction = np.sign(explanation.risk_move).astype(np.float32)
-    work = c.astype(np.float32, copy=True)
-    work *= direction[:, None]
+    work = np.multiply(c, direction[:, None], dtype=np.float32)
     skip = set(exclude or ())
     if actionable_only:
         skip |= {col for col in explanation.columns if not is_actionable(col)}

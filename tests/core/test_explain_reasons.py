@@ -327,3 +327,13 @@ def test_sentence_number_is_the_exported_points_rounded_half_up():
         "Balance = 0 lowers the risk by 2 points",
         "Balance = 0 lowers the risk by 1 point",
     ]
+
+
+def test_a_customer_within_float_noise_of_the_base_still_adds_up():
+    # contributions cancel exactly but the margin is a hair above the base: the slope of the risk
+    # curve (25 points per log-odds unit at 50%) prices the drivers, the sum stays the tiny move
+    expl = make_explanation(["complaints_12m", "IsActiveMember"], [[2, 1]], [[0.3, -0.3]], margin=1e-9)
+    pts = expl.points()[0]
+    assert pts.round(6).tolist() == [7.5, -7.5]
+    assert abs(pts.sum() - expl.risk_move[0]) < 1e-12
+    assert expl.risk_move[0] == pytest.approx(2.5e-8)
