@@ -25,6 +25,7 @@ __all__ = [
     "detect_positive",
     "coerce_positive",
     "label_to_binary",
+    "id_name_strength",
     "normalize_name",
 ]
 
@@ -89,6 +90,10 @@ _ID_NAMES = {
     "合同号", "行号", "记录号",
 }
 _ID_SUFFIX = re.compile(r"(_id|_no|_num|_number|_key|_code|编号|号)$")
+_ID_COMPACT = {n.replace("_", "") for n in _ID_NAMES}
+_ID_TOKENS = {"id", "uuid", "guid", "rowid"}
+_ID_SUFFIX_TOKENS = {"no", "number", "num", "code", "key", "nr", "index", "idx"}
+_ID_ZH = ["客户号", "编号", "客户编号", "序号", "账号", "帐号", "卡号", "证件号", "身份证", "客户id", "用户id"]
 
 _BOOL_PAIRS = [
     {"0", "1"}, {"yes", "no"}, {"y", "n"}, {"true", "false"}, {"t", "f"}, {"是", "否"},
@@ -353,14 +358,25 @@ def _is_boolean_values(series):
     return len(values) == 2 and any(values == pair for pair in _BOOL_PAIRS)
 
 
-def _is_id_name(name):
+def id_name_strength(name):
+    """How surely a column *name* is an identifier: ``"strong"`` (``CustomerId``, ``client_num``,
+    a token ``id``/``uuid``, ``客户编号``...), ``"weak"`` (a suffix such as ``_no``, ``_code``,
+    ``号``: an id only if its values are nearly unique) or None.
+
+    The one id-name rule of the app: roles and the model's pre-training gate both ask it.
+    """
     norm = normalize_name(name)
     compact = _compact(name)
-    if norm in _ID_NAMES or compact in {n.replace("_", "") for n in _ID_NAMES}:
+    tokens = [t for t in re.split(r"[^0-9a-z]+", norm) if t]
+    if norm in _ID_NAMES or compact in _ID_COMPACT or any(t in _ID_TOKENS for t in tokens) \
+            or any(z in compact for z in _ID_ZH):
         return "strong"
-    if _ID_SUFFIX.search(norm):
+    if _ID_SUFFIX.search(norm) or (tokens and tokens[-1] in _ID_SUFFIX_TOKENS) or "号" in str(name):
         return "weak"
     return None
+
+
+_is_id_name = id_name_strength
 
 
 def _column_role(series, name, n_rows):
@@ -460,12 +476,17 @@ def coerce_positive(series, value):
 
 
 def label_to_binary(series, positive):
-    """1 where ``series`` equals ``positive``, 0 for other values, NA where missing (Int8)."""
+    """1 where ``series`` equals ``positive``, 0 for other values, NA where missing or blank (Int8).
+
+    The one label-to-0/1 of the app (the model, profiles, value and the workspace use it).
+    """
     if positive is None:
         raise ChurnCoreError("roles.no_positive", "Choose which label value means 'churned'.",
                              column=str(series.name))
     positive = coerce_positive(series, positive)
     missing = series.isna().to_numpy()
+    if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+        missing = missing | series.astype("string").str.strip().fillna("").eq("").to_numpy(dtype=bool)
     if isinstance(positive, (bool, np.bool_)) or series.dtype == bool or str(series.dtype) == "boolean":
         hit = series.fillna(False).astype(bool).to_numpy() == bool(positive)
     elif series.dtype.kind in "iuf":

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from churn_core.data.roles import detect_label, detect_positive, id_name_strength, label_to_binary
 from churn_core.errors import ChurnCoreError
 
 __all__ = [
@@ -28,9 +29,6 @@ __all__ = [
     "GateReport",
     "Preprocessor",
     "compute_gate",
-    "detect_label",
-    "detect_positive",
-    "label_to_binary",
     "detect_snapshot_column",
     "safe_feature_names",
     "OTHER",
@@ -39,11 +37,6 @@ __all__ = [
 OTHER = "__other__"
 RARE_LIMIT = 20_000
 
-_LABEL_NAMES = ["churned", "churn", "exited", "attrition", "attrited", "left", "target", "label",
-                "是否流失", "流失", "流失标志", "流失标签"]
-_ID_TOKENS = {"id", "uuid", "guid", "rowid"}
-_ID_SUFFIX_TOKENS = {"no", "number", "num", "code", "key", "nr", "index", "idx"}
-_ID_ZH = ["客户号", "编号", "客户编号", "序号", "账号", "帐号", "卡号", "证件号", "身份证", "客户id", "用户id"]
 _PERSONAL_TOKENS = {"name", "surname", "lastname", "firstname", "fullname", "customername", "email",
                     "mail", "phone", "mobile", "telephone", "address", "street", "zip", "postcode"}
 _PERSONAL_ZH = ["姓名", "名字", "姓氏", "电话", "手机", "地址", "邮箱"]
@@ -180,14 +173,13 @@ def _norm(name):
 
 
 def _is_id_name(name):
-    toks = _tokens(name)
-    low = _norm(name)
-    return any(t in _ID_TOKENS for t in toks) or any(z in low for z in _ID_ZH)
+    """An identifier by its name alone (the one rule: :func:`churn_core.data.roles.id_name_strength`)."""
+    return id_name_strength(name) == "strong"
 
 
 def _is_id_suffix_name(name):
-    toks = _tokens(name)
-    return bool(toks) and toks[-1] in _ID_SUFFIX_TOKENS or "号" in str(name)
+    """A name that is an identifier when its values are unique (``account_no``, ``卡号``...)."""
+    return id_name_strength(name) is not None
 
 
 def _is_personal_name(name):
@@ -233,54 +225,8 @@ def safe_feature_names(names):
 
 
 # ---------------------------------------------------------------- label
-
-def detect_label(df):
-    """Guess the label column by name (English and Chinese); None if nothing matches."""
-    by_norm = {_norm(c): c for c in df.columns}
-    for cand in _LABEL_NAMES:
-        if _norm(cand) in by_norm:
-            col = by_norm[_norm(cand)]
-            if df[col].nunique(dropna=True) == 2:
-                return col
-    return None
-
-
-def detect_positive(series):
-    """The label value that means churn: 1 / True / Yes / 是 / 流失..., else the minority value."""
-    values = pd.Series(series).dropna().unique().tolist()
-    if len(values) == 0:
-        return None
-    texts = {str(v).strip().lower(): v for v in values}
-    for cand in ["1", "1.0", "true", "yes", "y", "churned", "churn", "exited", "left", "attrited",
-                 "attrited customer", "是", "流失", "已流失"]:
-        if cand in texts:
-            return texts[cand]
-    counts = pd.Series(series).value_counts()
-    return counts.index[-1]
-
-
-def label_to_binary(series, positive):
-    """Map a label column to 1.0 (== positive), 0.0 (other value) or NaN (missing).
-
-    Values are compared as they are and, failing that, as stripped text, so ``positive="1"``
-    matches the integer 1 and ``"Yes"`` matches ``"Yes "``.
-    """
-    s = pd.Series(series)
-    missing = s.isna()
-    if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-        missing |= s.astype("string").str.strip().fillna("").eq("")
-    hit = s.eq(positive).fillna(False).to_numpy(dtype=bool)
-    if not hit.any():
-        hit = (s.astype("string").str.strip().str.lower()
-               == str(positive).strip().lower()).fillna(False).to_numpy(dtype=bool)
-        if not hit.any():
-            try:
-                hit = (pd.to_numeric(s, errors="coerce") == float(positive)).fillna(False).to_numpy(dtype=bool)
-            except (TypeError, ValueError):
-                pass
-    y = pd.Series(np.where(hit, 1.0, 0.0), index=s.index)
-    y[missing.to_numpy()] = np.nan
-    return y
+# One label detector and one label-to-0/1 for the whole app: churn_core.data.roles
+# (``detect_positive`` and ``label_to_binary`` are re-exported here for existing imports).
 
 
 # ---------------------------------------------------------------- column kinds
@@ -422,7 +368,9 @@ def compute_gate(df, label=None, positive=None, roles=None, config=None):
         if positive is None:
             positive = getattr(roles, "positive", None)
     if label is None:
-        label = detect_label(df)
+        label, detected = detect_label(df)
+        if positive is None:
+            positive = detected
     if label is None:
         raise ChurnCoreError("model.no_label", "No churn label column was found: choose the column "
                              "that says whether a customer left.")
@@ -432,7 +380,14 @@ def compute_gate(df, label=None, positive=None, roles=None, config=None):
     raw = df[label]
     if positive is None:
         positive = detect_positive(raw)
-    y = label_to_binary(raw, positive)
+    try:
+        y = label_to_binary(raw, positive).astype("Float64").astype(float)
+    except ChurnCoreError as exc:
+        if exc.code != "roles.positive_not_found":
+            raise
+        # the churned value never occurs: every labelled row is a stayer (one class, refused below)
+        y = label_to_binary(raw, raw.dropna().iloc[0]).astype("Float64").astype(float) * 0.0 if raw.notna().any() \
+            else pd.Series(np.nan, index=raw.index)
     n_rows = len(df)
     n_missing = int(y.isna().sum())
     label_values = {str(k): int(v) for k, v in raw.value_counts(dropna=True).items()}

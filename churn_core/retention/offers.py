@@ -25,7 +25,8 @@ Units and meaning of the numbers
   ``"fees=0; products+1"``. Levers act on column *meanings* (see :data:`LEVER_MEANINGS`), so they
   work on any file whose columns have those meanings: ``fees``, ``products`` (products held),
   ``product_flag`` (the customer's most common product not yet held becomes 1), ``complaints``,
-  ``inactivity`` (inactive months, else days since last activity), ``satisfaction``,
+  ``inactivity`` (inactive months, else days since last activity), ``active`` (the active-member
+  flag), ``satisfaction``,
   ``balance_change``, ``transactions_change``, ``relationship_manager``, ``logins``. Operators:
   ``=v`` (set), ``+v`` (add, capped at the largest value seen in the table), ``>=v`` (raise to at
   least v). On a change column (``balance_change``, ``transactions_change``) the amount is a
@@ -36,7 +37,7 @@ Lever choices of the defaults (documented assumptions, editable):
 fee waiver -> fees to 0; deposit rate bonus -> the balance outflow stops (balance change raised to
 at least 0%: the bonus is paid to keep money that was leaving); loyalty points / tier upgrade ->
 satisfaction + 1 and the transaction count stops falling; relationship-manager call -> complaints
-resolved (0) and the customer active again (inactivity 0); cross-sell -> products + 1 and the
+resolved (0) and the customer active again (inactivity 0, active flag 1); cross-sell -> products + 1 and the
 product's flag; win-back call -> no lever (its effect stays assumed).
 """
 
@@ -60,6 +61,7 @@ LEVER_MEANINGS = {
     "products": ("products_count",),
     "complaints": ("complaints",),
     "inactivity": ("inactive_months", "days_since_activity"),
+    "active": ("active_flag",),
     "satisfaction": ("satisfaction",),
     "balance_change": ("balance_change",),
     "transactions_change": ("transactions_change",),
@@ -303,7 +305,7 @@ def default_catalogue():
               "A relationship manager calls and resolves open issues.", "客户经理致电，解决客户的未决问题。",
               unit_cost=0, contact_cost=120, take_up=0.7, take_up_low=0.5, take_up_high=0.85,
               effect_low=0.15, effect_mid=0.25, effect_high=0.40, eligibility="",
-              capacity=2000, levers=parse_levers("complaints=0; inactivity=0")),
+              capacity=2000, levers=parse_levers("complaints=0; inactivity=0; active=1")),
         Offer("cross_sell", "Second product", "交叉销售第二个产品",
               "Offer a second product (card, wealth or loan) on preferential terms.",
               "以优惠条件推荐第二个产品（信用卡、理财或贷款）。",

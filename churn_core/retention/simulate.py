@@ -233,7 +233,7 @@ def compute_customer_value(df, roles=None, assumptions=None, meanings=None):
     The one value of the app (:func:`churn_core.analysis.value.compute_customer_value`): money
     columns x their margins from the column meanings + products x product margin - cost to serve,
     in the data's money (it can be negative: keeping a loss-making customer costs money). Source
-    ``"money"``. Only a table with no money column and no products counts customers: 1 per
+    ``"contribution"``. Only a table with no money column and no products counts customers: 1 per
     customer, source ``"count"``. The horizon is one year of contribution (no lifetime value).
 
     Parameters
@@ -257,7 +257,7 @@ def compute_customer_value(df, roles=None, assumptions=None, meanings=None):
         meanings = detect_meanings(df, roles)
     if not has_money(ColumnMap.from_meanings(meanings, roles, df)):
         return np.ones(len(df)), "count"
-    return np.asarray(value_of(df, meanings, assumptions), dtype=float), "money"
+    return np.asarray(value_of(df, meanings, assumptions), dtype=float), "contribution"
 
 
 # ----------------------------------------------------------------------------- settings, inputs

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import ChurnCoreError
+from churn_core.data.roles import label_to_binary as roles_label_to_binary
 from churn_core.modeling.prep import (OTHER, PrepConfig, Preprocessor, compute_gate, label_to_binary,
                              safe_feature_names)
 
@@ -37,7 +38,7 @@ def test_label_mapping_and_counts():
 
 def test_ids_excluded_by_name_and_by_uniqueness():
     g = compute_gate(_frame(), label="churned", positive=1)
-    assert g.excluded["RowNumber"] == "id_unique"
+    assert g.excluded["RowNumber"] == "id_name"  # the one id-name rule (roles) knows row numbers
     assert g.excluded["CustomerId"] == "id_name"
     assert g.excluded["客户编号"] == "id_name"
     assert g.excluded["Surname"] == "personal_name"
@@ -61,10 +62,21 @@ def test_text_positive_and_yes_no_label():
 
 
 def test_label_to_binary_matches_text_to_int():
+    # the gate uses the one label-to-0/1 of churn_core.data.roles (prep re-exports it)
+    assert label_to_binary is roles_label_to_binary
     s = pd.Series([1, 0, None, 1])
-    assert label_to_binary(s, "1").tolist()[:2] == [1.0, 0.0]
-    assert np.isnan(label_to_binary(s, "1").iloc[2])
-    assert label_to_binary(pd.Series(["是", "否", ""]), "是").tolist()[:2] == [1.0, 0.0]
+    assert label_to_binary(s, "1").tolist()[:2] == [1, 0]
+    assert pd.isna(label_to_binary(s, "1").iloc[2])
+    out = label_to_binary(pd.Series(["是", "否", "", " "]), "是")
+    assert out.tolist()[:2] == [1, 0] and out.isna().tolist() == [False, False, True, True]
+
+
+def test_gate_finds_the_label_roles_finds():
+    df = _frame()
+    df["Attrition_Flag"] = np.where(df.pop("churned") == 1, "Attrited Customer", "Existing Customer")
+    g = compute_gate(df)
+    assert (g.label, g.positive) == ("Attrition_Flag", "Attrited Customer")
+    assert g.n_churners == int((df["Attrition_Flag"] == "Attrited Customer").sum())
 
 
 def test_one_class_is_a_clear_error():

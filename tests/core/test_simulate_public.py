@@ -22,7 +22,7 @@ def _risk(n, seed):
 def test_churn_modelling_finds_products_and_the_card_flag_and_skips_the_fee_waiver(churn_modelling_path):
     df = load_file(churn_modelling_path).df
     levers = detect_lever_columns(df, exclude=["Exited", "CustomerId", "RowNumber"])
-    assert levers == {"products": "NumOfProducts", "product_flag": ["HasCrCard"]}
+    assert levers == {"products": "NumOfProducts", "active": "IsActiveMember", "product_flag": ["HasCrCard"]}
     cat = default_catalogue()
     p = _risk(len(df), 1)
     inputs = prepare_inputs_from_frame(df, cat, p, compute_assumed_effects(p, cat), id_column="CustomerId")
@@ -41,8 +41,11 @@ def test_churn_modelling_finds_products_and_the_card_flag_and_skips_the_fee_waiv
 def test_telco_values_customers_at_twelve_months_of_charges(telco_path):
     df = load_file(telco_path).df
     values, source = compute_customer_value(df)
-    assert source == "monthly_charges"
-    assert values[:3].tolist() == pytest.approx((df["MonthlyCharges"].head(3) * 12).tolist())
+    assert source == "contribution"
+    # 12 months of charges + 60 for the phone service held - 40 to serve (TotalCharges: margin 0)
+    want = df["MonthlyCharges"] * 12 + (df["PhoneService"] == "Yes") * 60.0 - 40.0
+    assert values.tolist() == pytest.approx(want.tolist(), rel=1e-12)
+    assert values[:3].tolist() == pytest.approx([318.2, 703.4, 666.2])
     cat = default_catalogue()
     p = _risk(len(df), 2)
     inputs = prepare_inputs_from_frame(df, cat, p, compute_assumed_effects(p, cat), id_column="customerID")
