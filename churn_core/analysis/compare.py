@@ -117,8 +117,20 @@ def _psi_from_counts(old_counts, new_counts, eps=EPSILON):
     return float(np.sum((q - p) * np.log(q / p)))
 
 
-def _bin_labels(old, new, bins):
-    """Bin labels of both series (numeric deciles of the old, or per value); missing -> its own bin."""
+_MISSING = "missing"
+
+
+def _counts(values, text=False):
+    """Counts per bin key; missing values share the key ``"missing"`` (text values get a ``v:``
+    prefix, so a category called "missing" stays its own bin)."""
+    vc = values.value_counts(dropna=False)
+    keys = [_MISSING if pd.isna(k) else ("v:" + str(k) if text else k) for k in vc.index]
+    counts = pd.Series(vc.to_numpy(dtype=float), index=pd.Index(keys, dtype=object))
+    return counts.groupby(level=0, sort=False).sum()
+
+
+def _bin_counts(old, new, bins):
+    """``(old_counts, new_counts, kind)`` over the same keys: numeric deciles of the old, or per value."""
     if _is_numeric(old) and _is_numeric(new):
         o = pd.to_numeric(old, errors="coerce").astype(float)
         n = pd.to_numeric(new, errors="coerce").astype(float)
@@ -127,15 +139,17 @@ def _bin_labels(old, new, bins):
 
             def cut(s):
                 arr = s.to_numpy()
-                lab = np.searchsorted(edges, arr, side="left").astype(object)
-                lab[np.isnan(arr)] = "missing"
-                return pd.Series(lab, index=s.index).astype(str)
+                code = np.searchsorted(edges, arr, side="left").astype(float)
+                code[np.isnan(arr)] = np.nan  # bins (-inf, e1], (e1, e2], ... (ek, inf); NaN its own
+                return pd.Series(code)
 
-            return cut(o), cut(n), "numeric"
-        return o.map(repr).where(o.notna(), "missing"), n.map(repr).where(n.notna(), "missing"), "values"
-    o = old.astype(object).where(old.notna(), None).map(lambda v: "missing" if v is None else "v:" + str(v))
-    n = new.astype(object).where(new.notna(), None).map(lambda v: "missing" if v is None else "v:" + str(v))
-    return o, n, "categorical"
+            oc, nc, kind = _counts(cut(o)), _counts(cut(n)), "numeric"
+        else:
+            oc, nc, kind = _counts(o), _counts(n), "values"
+    else:
+        oc, nc, kind = _counts(old, text=True), _counts(new, text=True), "categorical"
+    keys = oc.index.union(nc.index, sort=False)
+    return oc.reindex(keys, fill_value=0).to_numpy(float), nc.reindex(keys, fill_value=0).to_numpy(float), kind
 
 
 def compute_psi(old, new, bins=10, eps=EPSILON):
@@ -144,11 +158,8 @@ def compute_psi(old, new, bins=10, eps=EPSILON):
     new = pd.Series(new)
     if not len(old) or not len(new):
         raise ChurnCoreError("compare.empty_snapshot", "A snapshot has no customers; nothing to compare.")
-    o, n, _ = _bin_labels(old, new, bins)
-    oc, nc = o.value_counts(), n.value_counts()
-    keys = oc.index.union(nc.index)
-    return _psi_from_counts(oc.reindex(keys, fill_value=0).to_numpy(float),
-                            nc.reindex(keys, fill_value=0).to_numpy(float), eps)
+    oc, nc, _ = _bin_counts(old, new, bins)
+    return _psi_from_counts(oc, nc, eps)
 
 
 def compute_drift(old, new, columns, bins=10, eps=EPSILON):
@@ -162,11 +173,8 @@ def compute_drift(old, new, columns, bins=10, eps=EPSILON):
         if col not in old.columns or col not in new.columns:
             raise ChurnCoreError("compare.missing_columns", f"Column {col!r} is not in both snapshots.",
                                  columns=str(col))
-        o, n, kind = _bin_labels(old[col], new[col], bins)
-        oc, nc = o.value_counts(), n.value_counts()
-        keys = oc.index.union(nc.index)
-        psi = _psi_from_counts(oc.reindex(keys, fill_value=0).to_numpy(float),
-                               nc.reindex(keys, fill_value=0).to_numpy(float), eps)
+        oc, nc, kind = _bin_counts(old[col], new[col], bins)
+        psi = _psi_from_counts(oc, nc, eps)
         rows.append({"column": str(col), "kind": kind, "psi": psi, "flag": drift_flag(psi)})
     frame = pd.DataFrame(rows, columns=["column", "kind", "psi", "flag"])
     if len(frame):

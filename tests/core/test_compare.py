@@ -394,7 +394,8 @@ def test_without_label_churn_rates_are_none_and_without_money_value_counts_custo
 
 
 def test_migration_chart_is_small_and_translated():
-    mig = {"High": {"High": 5, "Medium": 2, "Low": 0, "Left": 3}, "Medium": {"High": 1, "Medium": 4, "Low": 1, "Left": 0},
+    mig = {"High": {"High": 5, "Medium": 2, "Low": 0, "Left": 3},
+           "Medium": {"High": 1, "Medium": 4, "Low": 1, "Left": 0},
            "Low": {"High": 0, "Medium": 1, "Low": 9, "Left": 2}}
     table = compute_migration_table(mig)
     assert len(table) == 12 and table["customers"].sum() == 28
