@@ -680,6 +680,24 @@ CARD_WEIGHTS = {
 CARD_INTERCEPT = -4.8
 
 
+_CARD_G = {
+    "Months_Inactive_12_mon": lambda x: x,
+    "Contacts_Count_12_mon": lambda x: x,
+    "Total_Trans_Ct": lambda x: 65.0 - x,
+    "Total_Ct_Chng_Q4_Q1": lambda x: 0.7 - x,
+    "Total_Revolving_Bal": lambda x: 1200.0 - x,
+    "Total_Relationship_Count": lambda x: 4.0 - x,
+}
+
+
+def credit_card_churn_probability(frame):
+    """The planted churn probability of :func:`make_credit_card` customers (its six driver columns)."""
+    logit = CARD_INTERCEPT + sum(
+        CARD_WEIGHTS[c] * _CARD_G[c](pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float))
+        for c in CARD_WEIGHTS)
+    return _sigmoid(logit)
+
+
 def make_credit_card(rows=10_000, seed=7):
     """A deterministic credit-card churn table with BankChurners-like columns and planted drivers.
 
@@ -731,16 +749,10 @@ def make_credit_card(rows=10_000, seed=7):
     ct_change = np.round(np.clip(rng.normal(0.71, 0.22, n), 0.0, 3.7), 3)
     amt_change = np.round(np.clip(0.55 * ct_change + rng.normal(0.37, 0.18, n), 0.0, 3.4), 3)
     utilisation = np.round(revolving / limit, 3)
-    g = {
-        "Months_Inactive_12_mon": inactive.astype(float),
-        "Contacts_Count_12_mon": contacts.astype(float),
-        "Total_Trans_Ct": 65.0 - trans_ct,
-        "Total_Ct_Chng_Q4_Q1": 0.7 - ct_change,
-        "Total_Revolving_Bal": 1200.0 - revolving,
-        "Total_Relationship_Count": 4.0 - relationship,
-    }
-    logit = CARD_INTERCEPT + sum(CARD_WEIGHTS[c] * g[c] for c in CARD_WEIGHTS)
-    churned = rng.random(n) < _sigmoid(logit)
+    drivers = pd.DataFrame({"Months_Inactive_12_mon": inactive, "Contacts_Count_12_mon": contacts,
+                            "Total_Trans_Ct": trans_ct, "Total_Ct_Chng_Q4_Q1": ct_change,
+                            "Total_Revolving_Bal": revolving, "Total_Relationship_Count": relationship})
+    churned = rng.random(n) < credit_card_churn_probability(drivers)
     ids = 708_000_000 + rng.choice(90_000_000, n, replace=False)
     frame = pd.DataFrame({
         "CLIENTNUM": ids.astype(np.int64),

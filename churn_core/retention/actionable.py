@@ -2,10 +2,13 @@
 
 A driver is *actionable* when the bank can change it or its effect (fees, products, activity,
 service, balance behaviour, rates) and *fixed* when it describes who the customer is (age, gender,
-region, occupation, tenure, income and wealth). Features are classified by their name, in English
-(tokens of ``snake_case`` or ``CamelCase`` names) or Chinese (substrings), and by their role: id,
-date, text and label columns are never actionable, and a name nothing recognises is treated as fixed
-(the app never promises an offer it cannot point to).
+region, occupation, tenure, income and wealth). A column with a *meaning*
+(:mod:`churn_core.data.meanings`, correctable by the user) is classified by it: its theme comes from
+the meaning and actionable/fixed from the map's actionable flag, so ``Total_Trans_Ct`` is an
+actionable activity driver on any file. A column with no meaning falls back to its name, in English
+(tokens of ``snake_case`` or ``CamelCase`` names) or Chinese (substrings). Id, date, text and label
+columns are never actionable, and a name nothing recognises is treated as fixed (the app never
+promises an offer it cannot point to).
 
 Offer codes (shared with the simulator): ``fee_waiver``, ``rate_bonus``, ``loyalty_points``,
 ``rm_call``, ``cross_sell``, ``win_back``.
@@ -75,6 +78,30 @@ _OFFERS_BY_THEME = {
 
 _NEVER_ACTIONABLE_ROLES = {"id", "date", "text", "label"}
 
+#: Theme of each column meaning (codes of :data:`churn_core.data.meanings.VOCABULARY`).
+MEANING_THEMES = {
+    "fees": "fees", "monthly_charges": "fees", "total_charges": "fees",
+    "rate_sensitivity": "rates",
+    "balance": "balance", "balance_prev": "balance", "balance_change": "balance", "deposits": "balance",
+    "revolving_balance": "balance",
+    "transactions": "activity", "transactions_prev": "activity", "transactions_change": "activity",
+    "transaction_amount": "activity", "transaction_amount_change": "activity", "days_since_activity": "activity",
+    "inactive_months": "activity", "logins": "activity", "active_flag": "activity",
+    "complaints": "service", "service_contacts": "service", "satisfaction": "service",
+    "relationship_manager": "service",
+    "products_count": "products", "product_flag": "products", "product_closed": "products", "contract": "products",
+    "credit_limit": "products", "utilization": "products", "loans": "products",
+    "age": "demographics", "senior": "demographics", "gender": "demographics", "marital": "demographics",
+    "dependents": "demographics", "education": "demographics",
+    "region": "region", "occupation": "occupation", "tenure": "tenure",
+    "income": "circumstances", "credit_score": "circumstances", "total_assets": "circumstances",
+    "value_tier": "circumstances", "contribution": "circumstances", "snapshot_date": "other",
+}
+
+
+def _meaning(feature, meanings):
+    return meanings.meaning_of(feature) if meanings is not None else None
+
 
 def _tokens(name):
     s = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name))
@@ -93,12 +120,16 @@ def _matches(tokens, raw, words, chinese):
     return any(c in raw for c in chinese)
 
 
-def theme_of(feature, role=None):
+def theme_of(feature, role=None, meanings=None):
     """Theme code of a feature: ``fees``, ``rates``, ``balance``, ``activity``, ``service``,
     ``products`` (actionable) or ``demographics``, ``region``, ``occupation``, ``tenure``,
-    ``circumstances``, ``other`` (fixed)."""
+    ``circumstances``, ``other`` (fixed). From the column's meaning when ``meanings`` gives it one,
+    else from its name."""
     if role in _NEVER_ACTIONABLE_ROLES:
         return "other"
+    code = _meaning(feature, meanings)
+    if code is not None:
+        return MEANING_THEMES.get(code, "other")
     raw = str(feature)
     tokens = _tokens(raw)
     for theme, _, words, chinese in _THEMES:
@@ -107,8 +138,13 @@ def theme_of(feature, role=None):
     return "other"
 
 
-def classify_feature(feature, role=None):
-    """``"actionable"`` or ``"fixed"`` for one feature name (English or Chinese)."""
+def classify_feature(feature, role=None, meanings=None):
+    """``"actionable"`` or ``"fixed"`` for one feature: the meaning map's actionable flag when the
+    column has a meaning (the user may correct it), else by its name (English or Chinese)."""
+    if role in _NEVER_ACTIONABLE_ROLES:
+        return "fixed"
+    if _meaning(feature, meanings) is not None:
+        return "actionable" if meanings.is_actionable(feature) else "fixed"
     theme = theme_of(feature, role)
     for name, kind, _, _ in _THEMES:
         if name == theme:
@@ -116,12 +152,12 @@ def classify_feature(feature, role=None):
     return "fixed"
 
 
-def is_actionable(feature, role=None):
+def is_actionable(feature, role=None, meanings=None):
     """True when the bank can act on the feature (see :func:`classify_feature`)."""
-    return classify_feature(feature, role) == "actionable"
+    return classify_feature(feature, role, meanings) == "actionable"
 
 
-def classify_features(features, roles=None):
+def classify_features(features, roles=None, meanings=None):
     """Classify many features.
 
     Parameters
@@ -129,6 +165,8 @@ def classify_features(features, roles=None):
     features : iterable of str
     roles : dict or churn_core.data.roles.Roles, optional
         Column roles (``{column: role}`` or an object with a ``roles`` dict).
+    meanings : churn_core.data.meanings.ColumnMeanings, optional
+        Column meanings (first source of theme and kind).
 
     Returns
     -------
@@ -139,19 +177,20 @@ def classify_features(features, roles=None):
     rows = []
     for f in features:
         role = role_map.get(f)
-        theme = theme_of(f, role)
+        theme = theme_of(f, role, meanings)
+        kind = classify_feature(f, role, meanings)
         rows.append(
             {
                 "feature": f,
-                "kind": classify_feature(f, role),
+                "kind": kind,
                 "theme": theme,
-                "offers": ",".join(_OFFERS_BY_THEME.get(theme, [])),
+                "offers": ",".join(_OFFERS_BY_THEME.get(theme, []) if kind == "actionable" else []),
             }
         )
     return pd.DataFrame(rows, columns=["feature", "kind", "theme", "offers"])
 
 
-def offers_for_feature(feature, role=None):
+def offers_for_feature(feature, role=None, meanings=None):
     """Offer codes that act on a driver (empty for fixed drivers), most direct first.
 
     >>> offers_for_feature("fees_paid_12m")
@@ -159,4 +198,6 @@ def offers_for_feature(feature, role=None):
     >>> offers_for_feature("age")
     []
     """
-    return list(_OFFERS_BY_THEME.get(theme_of(feature, role), []))
+    if classify_feature(feature, role, meanings) != "actionable":
+        return []
+    return list(_OFFERS_BY_THEME.get(theme_of(feature, role, meanings), []))
