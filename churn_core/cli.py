@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["generate", "profile", "sql", "segments", "train", "score", "simulate", "uplift", "compare"]
+COMMANDS = ["generate", "profile", "sql", "segments", "train", "score", "simulate", "uplift", "compare", "report"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -551,6 +551,21 @@ class Workspace:
 
         return self.cached(f"winback:{lang}", compute, lang, id(catalogue) if catalogue is not None else "-")
 
+    def compare(self, other=None, old=None, new=None):
+        """Compare two snapshots: the history with ``other`` (a frame of the same bank, later), or
+        two snapshot dates of the history (``old``/``new``; default the two latest)."""
+        from churn_core.analysis.compare import compute_comparison, split_snapshots
+
+        self._require_data()
+        if other is not None:
+            a, b = self.df, other
+        else:
+            a, b = split_snapshots(self.df, self.meanings_.column("snapshot_date"), old, new)
+        return compute_comparison(a, b, self.id_column, meanings=self.meanings_, label=self.roles_.label,
+                                  positive=self.roles_.positive if self.roles_.label else None,
+                                  assumptions=self.settings.value, model=self.model_,
+                                  tier_config=self.settings.tiers)
+
     def lever_columns(self):
         """``{lever: column(s)}`` the offers act on, from the column meanings."""
         from churn_core.retention import offers as O
