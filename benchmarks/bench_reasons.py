@@ -31,7 +31,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from churn_core import explain, synth  # noqa: E402
+from churn_core import explain  # noqa: E402
+from churn_core.data import synth  # noqa: E402
 from churn_core.modeling.model import ChurnModel  # noqa: E402
 
 
