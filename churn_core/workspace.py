@@ -201,8 +201,10 @@ class Workspace:
     def _sync_meanings(self, meanings):
         """Keep the map's label/id in step with the roles (one label, one id, one owner: the roles)."""
         r = self.roles_
+        from churn_core.data.roles import preferred_id_column
+
         return replace(meanings, label=r.label, positive=_scalar(r.positive) if r.label else None,
-                       id_column=r.id_columns[0] if r.id_columns else None)
+                       id_column=preferred_id_column(r.id_columns))
 
     def set_current(self, load):
         """Use ``load`` as the current customers (same columns as the history; its label is ignored)."""
@@ -405,7 +407,9 @@ class Workspace:
         self._require_data()
         if self.model_ is not None and self.model_.id_column_:
             return self.model_.id_column_
-        return self.roles_.id_columns[0] if self.roles_.id_columns else None
+        from churn_core.data.roles import preferred_id_column
+
+        return preferred_id_column(self.roles_.id_columns)
 
     def describe_book(self):
         """``{"source": code, "customers": n, "snapshot": iso date or None}`` for a page's caption."""

@@ -522,6 +522,8 @@ def detect_meanings(df, roles=None):
     ColumnMeanings
         One :class:`ColumnInfo` per column of ``df`` in table order.
     """
+    from churn_core.data.roles import preferred_id_column
+
     label = getattr(roles, "label", None)
     ids = list(getattr(roles, "id_columns", []) or [])
     skip = set(ids) | ({label} if label else set())
@@ -557,7 +559,7 @@ def detect_meanings(df, roles=None):
                                 bool(m and m.actionable), bool(m and m.protected)))
     return ColumnMeanings(infos=tuple(infos), label=label,
                           positive=_json_scalar(getattr(roles, "positive", None)) if label else None,
-                          id_column=ids[0] if ids else None)
+                          id_column=preferred_id_column(ids))
 
 
 # ------------------------------------------------------------------------------- mapping files

@@ -496,3 +496,16 @@ def label_to_binary(series, positive):
     out = pd.array(np.where(hit, 1, 0).astype("int8"), dtype="Int8")
     out[missing] = pd.NA
     return pd.Series(out, index=series.index, name=series.name)
+
+
+_CUSTOMER_WORDS = re.compile(r"cust|client|member|user|account|acct|cif|客户|用户|会员|账")
+
+
+def preferred_id_column(id_columns):
+    """The id column to show and join on: a customer number before a row number (``CustomerId``
+    before ``RowNumber``), else the first id column; None when there is none."""
+    ids = list(id_columns or [])
+    for col in ids:
+        if _CUSTOMER_WORDS.search(str(col).lower()):
+            return col
+    return ids[0] if ids else None

@@ -80,7 +80,8 @@ def test_telco_has_money_from_monthly_charges():
 def test_label_and_ids_mean_nothing():
     _, roles, m = _meanings(SHARED / "Churn_Modelling.csv")
     assert m.meaning_of("Exited") is None and m.meaning_of("CustomerId") is None
-    assert m.label == "Exited" and m.positive == 1 and m.id_column == roles.id_columns[0]
+    assert m.label == "Exited" and m.positive == 1 and m.id_column == "CustomerId"
+    assert roles.id_columns[0] == "RowNumber"
 
 
 def test_correction_moves_a_single_meaning():
