@@ -298,9 +298,12 @@ def compute_waterfall(explanation, position, top=8, other_label="other"):
     """Steps from the base risk to one customer's risk, in percentage points of risk.
 
     Each driver's bar is its points on the one scale of :meth:`Explanation.points` (its share of
-    the customer's move from the base risk, the number its reason sentence shows). Drivers come in
-    order of decreasing |contribution|; the rest are one ``other_label`` step. The bars add up
-    exactly to the customer's risk minus the base risk.
+    the customer's move from the base risk, the number its reason sentence shows). The ``top``
+    largest drivers (by |contribution|) are shown, the rest are one ``other_label`` step at the end;
+    the bars add up exactly to the customer's risk minus the base risk. Drivers come largest first,
+    except that a bar that would run the path off the 0-100% scale waits until it fits (a driver
+    raising a risk by 86 points and one lowering it by 30 can cancel out, and a risk of 116% on the
+    way would read as nonsense).
 
     Returns
     -------
@@ -314,6 +317,7 @@ def compute_waterfall(explanation, position, top=8, other_label="other"):
     order = np.argsort(-np.abs(c), kind="stable")
     shown, rest = order[:top], order[top:]
     base_p = 100 * explanation.base_risk
+    shown = shown[_steps_on_scale(pts[shown], base_p)]
     rows = [dict(label="base", feature="", value="", contribution=0.0, start=0.0, end=base_p,
                  points=base_p, kind="base")]
     cum = base_p
@@ -334,6 +338,21 @@ def compute_waterfall(explanation, position, top=8, other_label="other"):
     out = pd.DataFrame(rows)
     out.insert(0, "step", np.arange(len(out)))
     return out[["step", "label", "feature", "value", "contribution", "start", "end", "points", "kind"]]
+
+
+def _steps_on_scale(points, start, low=0.0, high=100.0):
+    """Order of steps (given largest first) that keeps ``start + cumulative points`` in
+    ``[low, high]``: at each step the first remaining one that stays in range (the one going out
+    the least when none does)."""
+    left = list(range(len(points)))
+    order, cum = [], float(start)
+    while left:
+        fits = [i for i in left if low - 1e-9 <= cum + points[i] <= high + 1e-9]
+        pick = fits[0] if fits else min(left, key=lambda i: max(cum + points[i] - high, low - cum - points[i]))
+        order.append(pick)
+        left.remove(pick)
+        cum += points[pick]
+    return np.asarray(order, dtype=np.int64)
 
 
 def build_waterfall_chart(waterfall, labels=None):

@@ -98,6 +98,16 @@ def test_waterfall_labels_name_the_value():
                                         "Age 52 raises the risk by 5 points"]
 
 
+def test_waterfall_keeps_the_path_on_the_0_100_scale():
+    # base 50%, risk 73.1%: +69.3 and two -23.1 bars; largest first would pass through 119.3%
+    e = make_explanation(["complaints_12m", "IsActiveMember", "HasCrCard"], [[3, 1, 1]], [[3.0, -1.0, -1.0]])
+    wf = explain.compute_waterfall(e, 0)
+    assert wf["label"].tolist() == ["base", "IsActiveMember = 1", "complaints_12m = 3", "HasCrCard = 1",
+                                    "risk"]
+    assert wf["end"].round(1).tolist() == [50.0, 26.9, 96.2, 73.1, 73.1]
+    assert wf["points"].round(1).tolist() == [50.0, -23.1, 69.3, -23.1, 73.1]
+
+
 def test_one_customer_is_explained_in_under_100_ms(model, big_toy, expl):
     """What the page does for a picked customer: slice the session's explanation, waterfall,
     reasons in both languages."""
