@@ -4,7 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from studio import state
+from churn_core.sharing.formatting import number
+from studio import state, ui
 from studio.i18n import language_switch, t
 
 ROOT = Path(__file__).resolve().parent
@@ -33,10 +34,19 @@ for section, path, title, icon in PAGES:
             st.Page(path, title=t(title), icon=icon, default=path.endswith("0_home.py"))
         )
 
-dataset = state.get_dataset()
-if dataset is None:
-    st.sidebar.caption(t("app.no_data"))
-else:
-    st.sidebar.caption(t("app.loaded", name=dataset.load.source_name, rows=f"{dataset.load.rows_loaded:,}"))
+
+def sidebar_status():
+    """Which file is loaded (and which customers are acted on); file names escaped, never Markdown."""
+    ws = state.get_workspace()
+    if not ws.has_data:
+        st.sidebar.caption(t("app.no_data"))
+        return
+    st.sidebar.caption(t("app.loaded", name=ui.escape_md(ws.load_.source_name), rows=number(ws.load_.rows_loaded)))
+    if ws.current_ is not None:
+        st.sidebar.caption(t("app.current_loaded", name=ui.escape_md(ws.current_.source_name),
+                             rows=number(ws.current_.rows_loaded)))
+
+
+sidebar_status()
 
 st.navigation(sections).run()

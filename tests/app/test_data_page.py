@@ -1,14 +1,19 @@
-"""Data page: sample flow, upload flow (through the real uploader), error flow, role correction."""
+"""Data page: load (sample, upload, errors), the label guard, column meanings and mapping files,
+current customers, leak marks and user text shown as text — in English and Chinese."""
 
 import io
+import json
+import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from tests.app.conftest import SAMPLE, chart_frames, chart_specs, dataset_of, make_app
+from tests.app.conftest import SAMPLE, chart_frames, chart_specs, dataset_of, make_app, workspace_of
 
 PAGE = "pages/1_data.py"
 needs_sample = pytest.mark.skipif(not SAMPLE.exists(), reason="sample_data not generated yet")
+UNEXPECTED = ("Something went wrong on this page", "页面出错")
 
 
 def metrics(at):
@@ -19,19 +24,81 @@ def texts(elements):
     return [e.value for e in elements]
 
 
-def upload(at, name, data, mime="text/csv"):
-    at.file_uploader(key="data_upload").set_value((name, data, mime))
+def upload(at, name, data, mime="text/csv", key="data_upload"):
+    at.file_uploader(key=key).set_value((name, data, mime))
     return at.run()
 
 
+def sidebar_captions(at):
+    """The sidebar captions app.py draws for this session (AppTest drops the entry point's sidebar
+    when it is opened on a page, so the session's workspace is shown through the home page)."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import ROOT
+
+    home = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    home.session_state["lang"] = at.session_state["lang"]
+    home.session_state["workspace"] = workspace_of(at)
+    home.run()
+    assert not home.exception
+    return texts(home.sidebar.caption)
+
+
+def assert_clean(at):
+    """No exception and no generic error box anywhere on the page."""
+    assert not at.exception
+    assert not [e for e in texts(at.error) if e.startswith(UNEXPECTED)]
+
+
+def small_bank(n=200, **extra):
+    """A small bank table: id, protected attributes, money, products, complaints and a 0/1 label."""
+    i = np.arange(n)
+    churn = (i % 4 == 0).astype(int)
+    frame = pd.DataFrame({"customer_id": [f"C{k:04d}" for k in i], "age": 20 + i % 50,
+                          "gender": np.where(i % 2, "F", "M"), "balance": (i * 37 % 1000) * 10.5,
+                          "num_of_products": 1 + i % 3, "complaints": i % 5 // 4, "churned": churn})
+    for name, values in extra.items():
+        frame[name] = values(frame) if callable(values) else values
+    return frame
+
+
+def csv_bytes(frame):
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+def loaded_small_bank(lang="en", frame=None, name="bank.csv"):
+    at = make_app(PAGE, lang=lang)
+    at.run()
+    upload(at, name, csv_bytes(small_bank() if frame is None else frame))
+    assert_clean(at)
+    return at
+
+
+def meanings_editor_key(at, lang="en"):
+    ws = workspace_of(at)
+    return f"data_meanings_{ws.load_.fingerprint[:12]}_{ws.meanings_.fingerprint()}_{lang}"
+
+
+def edit_meanings(at, edits, lang="en"):
+    """Edit the meanings table like a user (``{row: {field: value}}``) and press Apply."""
+    at.session_state[meanings_editor_key(at, lang)] = {"edited_rows": edits, "added_rows": [], "deleted_rows": []}
+    at.run()
+    at.button(key="data_meanings_apply").click().run()
+    assert_clean(at)
+    return at
+
+
+# ----------------------------------------------------------------------------- loading
+
 @needs_sample
-def test_sample_flow_loads_20000_rows_and_detects_the_label():
+def test_sample_flow_loads_20000_rows_and_asks_to_confirm_the_label():
     at = make_app(PAGE)
     at.run()
-    assert not at.exception
+    assert_clean(at)
     assert "No data yet: upload a file or use the sample." in texts(at.info)
+    assert [b.label for b in at.button][:2] == ["Use the sample", "Use the Chinese sample (GBK)"]
     at.button(key="data_use_sample").click().run()
-    assert not at.exception
+    assert_clean(at)
     assert not at.error
     m = metrics(at)
     assert m["Encoding"] == "utf-8"
@@ -41,8 +108,20 @@ def test_sample_flow_loads_20000_rows_and_detects_the_label():
     assert ds.load.rows_loaded == 20000
     assert (ds.roles.label, ds.roles.positive) == ("churned", 1)
     assert at.selectbox(key=f"data_label_{ds.key}_en").value == "churned"
-    summary = [s for s in texts(at.success) if s.startswith("Label churned = 1")]
-    assert summary and "churned customers" in summary[0]
+    # the detected label is a guess until the user confirms it
+    ws = workspace_of(at)
+    assert getattr(ws, "label_confirmed", False) is False
+    churners = int(ds.df["churned"].sum())
+    rate = f"{ds.df['churned'].mean():.1%}"
+    assert (f"The churn column looks like churned, with 1 meaning churned ({churners:,} customers, {rate}). "
+            "This is a guess: confirm it or choose another column. The model is trained only after you confirm."
+            ) in texts(at.warning)
+    assert at.button(key="data_label_apply").label == "Confirm this label"
+    at.button(key="data_label_apply").click().run()
+    assert_clean(at)
+    assert workspace_of(at).label_confirmed is True
+    assert f"Label churned = 1: {churners:,} churned customers ({rate})." in texts(at.success)
+    assert "No column nearly determines the label on its own." in texts(at.caption)
     # quick profile + churn by category chart built from aggregated rows, not customers
     specs = chart_specs(at)
     assert len(specs) == 1
@@ -58,17 +137,33 @@ def test_sample_flow_loads_20000_rows_and_detects_the_label():
 
 
 @needs_sample
-def test_chinese_sample_in_chinese():
+def test_chinese_mode_offers_the_chinese_sample_first_and_loads_it():
     at = make_app(PAGE, lang="zh")
     at.run()
+    assert_clean(at)
+    assert [b.label for b in at.button][:2] == ["使用中文示例数据（GBK）", "使用示例数据"]
+    assert at.button(key="data_use_sample_zh").proto.type == "primary"
+    assert "把 CSV 或 Excel（.xlsx）文件拖到下面的框里，或点击“Browse files”选择文件。" in texts(at.caption)
     at.button(key="data_use_sample_zh").click().run()
-    assert not at.exception
+    assert_clean(at)
     m = metrics(at)
     assert m["编码"] == "gb18030"
     assert m["已加载行数"] == "20,000"
     ds = dataset_of(at)
     assert (ds.roles.label, ds.roles.positive) == ("是否流失", "是")
     assert at.title[0].value == "客户数据"
+    warning = [w for w in texts(at.warning) if w.startswith("流失标签看起来是列 是否流失，其中 是 表示已流失（")]
+    assert len(warning) == 1
+    at.button(key="data_label_apply").click().run()
+    assert workspace_of(at).label_confirmed is True
+    churners = int((ds.df["是否流失"] == "是").sum())
+    assert [s for s in texts(at.success) if s.startswith("标签 是否流失 = 是")] == [
+        f"标签 是否流失 = 是：流失客户 {churners:,} 名（{churners / len(ds.df):.1%}）。"]
+    # the book: the sample has snapshots, later pages act on the latest one's active customers
+    book = workspace_of(at).describe_book()
+    assert book["source"] == "latest_snapshot_active"
+    assert (f"后续页面针对最近一期快照（{book['snapshot']}）中尚未流失的客户：{book['customers']:,} 名客户。"
+            "如需针对其他名单，请在上方上传当前客户。") in texts(at.info)
 
 
 def test_upload_flow_with_rejects_shown_and_downloadable():
@@ -76,7 +171,7 @@ def test_upload_flow_with_rejects_shown_and_downloadable():
     at = make_app(PAGE)
     at.run()
     upload(at, "kunden.csv", text.encode("gbk"))
-    assert not at.exception
+    assert_clean(at)
     m = metrics(at)
     assert (m["Encoding"], m["Delimiter"]) == ("gb18030", "Semicolon")
     assert (m["Rows in file"], m["Rows loaded"], m["Rows rejected"]) == ("5", "3", "2")
@@ -93,7 +188,7 @@ def test_upload_flow_with_rejects_shown_and_downloadable():
     assert len(at.get("download_button")) >= 2
 
 
-def test_upload_is_parsed_once_not_on_every_rerun(monkeypatch):
+def test_upload_is_parsed_once_not_on_every_rerun():
     at = make_app(PAGE)
     at.run()
     upload(at, "a.csv", b"id,churn\n1,0\n2,1\n3,0\n")
@@ -128,7 +223,7 @@ def test_xlsx_upload():
     at.run()
     upload(at, "cards.xlsx", buf.getvalue(),
            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    assert not at.exception
+    assert_clean(at)
     m = metrics(at)
     assert m["Format"] == "Excel (.xlsx)"
     assert m["Rows loaded"] == "4"
@@ -138,8 +233,10 @@ def test_xlsx_upload():
 
 @pytest.mark.parametrize("name,data,message", [
     ("empty.csv", b"", "The file is empty: there is no header and no data."),
+    # every byte value: a few NUL bytes are now removed, but the rest is no known text encoding
     ("garbage.csv", bytes(range(256)) * 20,
-     "This file is not a text table (it contains binary data). Upload a CSV or .xlsx file."),
+     "The file's text encoding was not recognised (tried UTF-8, UTF-16, GB18030/GBK, Big5, Shift-JIS and "
+     "EUC-KR). Save it as 'CSV UTF-8' and upload it again, or choose the encoding under Reading options."),
     ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100,
      "Old Excel .xls workbooks are not supported: save the sheet as .xlsx or CSV and upload it again."),
 ])
@@ -147,9 +244,9 @@ def test_error_flow_shows_a_message_not_a_traceback(name, data, message):
     at = make_app(PAGE)
     at.run()
     upload(at, name, data)
-    assert not at.exception
+    assert_clean(at)
     assert texts(at.error) == [message]
-    assert dataset_of(at) is None if "dataset" in at.session_state else True
+    assert dataset_of(at) is None
 
 
 def test_error_goes_away_when_the_bad_file_is_removed():
@@ -158,7 +255,7 @@ def test_error_goes_away_when_the_bad_file_is_removed():
     upload(at, "empty.csv", b"")
     assert len(at.error) == 1
     at.file_uploader(key="data_upload").set_value(None).run()
-    assert not at.exception
+    assert_clean(at)
     assert len(at.error) == 0
 
 
@@ -166,8 +263,8 @@ def test_error_message_is_translated():
     at = make_app(PAGE, lang="zh")
     at.run()
     upload(at, "empty.csv", b"")
-    assert not at.exception
-    assert texts(at.error) == ["文件是空的:没有表头也没有数据。"]
+    assert_clean(at)
+    assert texts(at.error) == ["文件是空的：没有表头也没有数据。"]
 
 
 def test_hostile_xlsx_upload_is_refused_cleanly():
@@ -178,10 +275,22 @@ def test_hostile_xlsx_upload_is_refused_cleanly():
     at = make_app(PAGE)
     at.run()
     upload(at, "far.xlsx", data)
-    assert not at.exception
+    assert_clean(at)
     assert len(at.error) == 1
     assert "stray cell" in at.error[0].value
 
+
+def test_reading_warnings_are_shown_as_text():
+    at = make_app(PAGE)
+    at.run()
+    upload(at, "w.csv", b'id,amount,churn\n1,"(1,234.50)",0\n2,20,1\n3,5,0\n')
+    assert_clean(at)
+    assert workspace_of(at).df["amount"].tolist() == [-1234.5, 20.0, 5.0]
+    assert ("Column amount: 1 amounts in brackets, such as (1,234.56), were read as negative numbers."
+            in texts(at.warning))
+
+
+# ----------------------------------------------------------------------------- roles and the label guard
 
 def test_role_correction_flow():
     text = "ref,age,segment,status\n" + "".join(
@@ -196,18 +305,248 @@ def test_role_correction_flow():
     at.selectbox(key="data_role_column").set_value("age").run()
     at.selectbox(key="data_role_value_age_en").set_value("categorical").run()
     at.button(key="data_role_apply").click().run()
-    assert not at.exception
+    assert_clean(at)
     assert dataset_of(at).roles.roles["age"] == "categorical"
-    # change the label's positive value
+    # change the label's positive value: choosing it is confirming it
     ds = dataset_of(at)
     at.selectbox(key=f"data_positive_{ds.key}_status").set_value("active").run()
+    assert at.button(key="data_label_apply").label == "Confirm this label"
     at.button(key="data_label_apply").click().run()
     ds = dataset_of(at)
     assert (ds.roles.label, ds.roles.positive) == ("status", "active")
+    assert workspace_of(at).label_confirmed is True
     summary = [s for s in texts(at.success) if s.startswith("Label status = active")]
     assert summary == ["Label status = active: 48 churned customers (80.0%)."]
-    # remove the label: the page asks for one
+    # remove the label: the page asks for one, and nothing is confirmed
     at.selectbox(key=f"data_label_{ds.key}_en").set_value("\u2060(no label)").run()  # the page's NO_LABEL
     at.button(key="data_label_apply").click().run()
     assert dataset_of(at).roles.label is None
+    assert workspace_of(at).label_confirmed is False
     assert "No churn label was found. Choose the column that says whether a customer left." in texts(at.warning)
+
+
+@pytest.mark.parametrize("lang,message", [
+    ("en", "Column balance has 200 different values: a churn label has two (at most 20). "
+           "Choose the column that says whether a customer left."),
+    ("zh", "列 balance 有 200 个不同的值：流失标签只有两个值（最多 20 个）。请选择说明客户是否流失的那一列。"),
+])
+def test_a_label_with_more_than_20_values_is_refused(lang, message):
+    frame = small_bank(balance=lambda f: np.arange(len(f)) * 10.0)
+    at = loaded_small_bank(lang, frame)
+    ds = dataset_of(at)
+    at.selectbox(key=f"data_label_{ds.key}_{lang}").set_value("balance").run()
+    assert_clean(at)
+    assert message in texts(at.error)
+    assert at.button(key="data_label_apply").disabled
+    assert dataset_of(at).roles.label == "churned"  # unchanged
+
+
+@pytest.mark.parametrize("lang,message", [
+    ("en", "Column stayed has only one value (still here): a churn label needs customers who left "
+           "and customers who stayed."),
+    ("zh", "列 stayed 只有一个值（still here）：流失标签需要既有流失客户，也有留存客户。"),
+])
+def test_a_one_class_label_names_the_column_and_its_only_value(lang, message):
+    at = loaded_small_bank(lang, small_bank(stayed="still here"))
+    ds = dataset_of(at)
+    at.selectbox(key=f"data_label_{ds.key}_{lang}").set_value("stayed").run()
+    assert_clean(at)
+    assert message in texts(at.error)
+    assert at.button(key="data_label_apply").disabled
+
+
+@pytest.mark.parametrize("lang,message", [
+    ("en", "Suspected leak (1): closing\\_fee. These columns nearly determine the label on their own, which "
+           "usually means they were recorded after the customer left. Check them before training."),
+    ("zh", "疑似泄露（1 列）：closing\\_fee。这些列单独就几乎决定了标签，通常说明它们是在客户流失之后才记录的。"
+           "训练前请检查。"),
+])
+def test_leak_columns_are_marked_before_training(lang, message):
+    frame = small_bank(closing_fee=lambda f: f["churned"] * 50 + np.arange(len(f)) % 3)
+    at = loaded_small_bank(lang, frame)
+    assert message in texts(at.warning)
+    table = [d.value for d in at.dataframe if "closing_fee" in d.value.iloc[:, 0].astype(str).tolist()
+             and len(d.value) == 1][0]
+    assert table.iloc[0].tolist()[1:] == (["1.00", "Nearly determines the label", "Left out"] if lang == "en"
+                                          else ["1.00", "几乎决定了标签", "不使用"])
+    # the churn-by-category view does not open on the leak column
+    assert at.selectbox(key="data_churn_by").value != "closing_fee"
+
+
+# ----------------------------------------------------------------------------- column meanings
+
+@pytest.mark.parametrize("lang,gender_none", [("en", "(none)"), ("zh", "（无）")])
+def test_the_meanings_editor_changes_a_meaning_and_every_page_follows(lang, gender_none):
+    at = loaded_small_bank(lang)
+    ws = workspace_of(at)
+    table = at.data_editor[0].value
+    assert table["column"].tolist() == ["age", "gender", "balance", "num_of_products", "complaints"]
+    names = ["Age", "Gender", "Balance", "Products held", "Complaints"] if lang == "en" else \
+        ["年龄", "性别", "账户余额", "持有产品数", "投诉次数"]
+    assert table["meaning"].tolist() == names
+    assert table["protected"].tolist() == [True, True, False, False, False]
+    assert table["margin"].tolist()[2] == pytest.approx(1.5)
+    # gender means nothing, complaints are no longer actionable, balance earns 2% a year
+    edit_meanings(at, {1: {"meaning": gender_none}, 4: {"actionable": False}, 2: {"margin": 2.0}}, lang)
+    ws = workspace_of(at)
+    assert ws.meanings_.meaning_of("gender") is None
+    assert ws.meanings_.is_actionable("complaints") is False
+    assert ws.meanings_.money() == {"balance": pytest.approx(0.02)}
+    assert ws.mapping()["columns"]["gender"]["meaning"] is None
+    applied = "The column meanings were updated; every page now uses them." if lang == "en" else \
+        "列的含义已更新，所有页面都将使用新的含义。"
+    assert applied in texts(at.success)
+
+
+def test_a_meaning_can_be_given_to_an_unrecognised_column():
+    at = loaded_small_bank(frame=small_bank(zzz=lambda f: np.arange(len(f)) % 7))
+    table = at.data_editor[0].value
+    row = table["column"].tolist().index("zzz")
+    assert table["meaning"].iloc[row] == "(none)"
+    assert table["sure"].iloc[row] == ""
+    edit_meanings(at, {row: {"meaning": "Inactive months"}})
+    ws = workspace_of(at)
+    assert ws.meanings_.column("inactive_months") == "zzz"
+    assert ws.meanings_.is_actionable("zzz") is True  # the meaning's default
+    assert at.data_editor[0].value["sure"].iloc[row] == "high"
+
+
+@pytest.fixture
+def captured_downloads(monkeypatch):
+    """The bytes of every download button, by file name (AppTest keeps media in memory only)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    files = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def keep(self, path_or_data, mimetype, kind, filename=None):
+        if filename is not None and isinstance(path_or_data, (bytes, bytearray)):
+            files[filename] = bytes(path_or_data)
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    return files
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_mapping_json_round_trip(lang, captured_downloads):
+    at = loaded_small_bank(lang)
+    edit_meanings(at, {0: {"protected": False}, 2: {"margin": 3.0}}, lang)
+    saved = workspace_of(at).mapping()
+    data = captured_downloads["column_mapping.json"]
+    assert json.loads(data.decode("utf-8")) == json.loads(json.dumps(saved))
+    assert saved["label"] == "churned" and saved["id"] == "customer_id"
+    # change things, then apply the saved file: the map is back
+    none = "(none)" if lang == "en" else "（无）"
+    edit_meanings(at, {0: {"protected": True}, 4: {"meaning": none}}, lang)
+    assert workspace_of(at).mapping() != saved
+    upload(at, "column_mapping.json", data, "application/json", key="data_mapping_upload")
+    assert_clean(at)
+    assert workspace_of(at).mapping() == saved
+    assert workspace_of(at).label_confirmed is True  # the file names the label: the user's choice
+    done = "The mapping was applied (7 columns)." if lang == "en" else "映射已套用（7 列）。"
+    assert done in texts(at.success)
+
+
+@pytest.mark.parametrize("lang,message", [
+    ("en", "The mapping names column Nope\\_Column, which is not in this file. Check the mapping or load "
+           "the file it was made for."),
+    ("zh", "映射中提到的列 Nope\\_Column 不在此文件中。请检查映射，或载入与之对应的文件。"),
+])
+def test_a_mapping_naming_a_missing_column_is_refused_and_changes_nothing(lang, message):
+    at = loaded_small_bank(lang)
+    before = workspace_of(at).mapping()
+    bad = {"version": 1, "columns": {"age": {"protected": False}, "Nope_Column": {"meaning": "balance"}}}
+    upload(at, "map.json", json.dumps(bad).encode(), "application/json", key="data_mapping_upload")
+    assert_clean(at)
+    assert message in texts(at.error)
+    assert workspace_of(at).mapping() == before
+
+
+def test_a_mapping_that_is_not_json_says_so():
+    at = loaded_small_bank()
+    upload(at, "map.json", b"{not json", "application/json", key="data_mapping_upload")
+    assert_clean(at)
+    assert texts(at.error) == [
+        "This is not a valid column mapping: it must be a JSON object with \"columns\" (column → meaning) and "
+        "optionally \"label\", \"positive\", \"id\" and \"margins\"."]
+
+
+# ----------------------------------------------------------------------------- current customers
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_current_customers_upload_sets_the_book(lang):
+    at = loaded_small_bank(lang)
+    assert workspace_of(at).describe_book() == {"source": "active_customers", "customers": 150, "snapshot": None}
+    current = small_bank(37).drop(columns="churned")
+    upload(at, "march.csv", csv_bytes(current), key="data_current_upload")
+    assert_clean(at)
+    ws = workspace_of(at)
+    assert ws.describe_book() == {"source": "current_upload", "customers": 37, "snapshot": None}
+    says = ("Later pages act on the current customers you uploaded: 37 customers." if lang == "en"
+            else "后续页面针对您上传的当前客户：37 名客户。")
+    assert says in texts(at.info)
+    side = "Acting on: march\\.csv (37 current customers)" if lang == "en" else "挽留对象：march\\.csv（37 名当前客户）"
+    assert sidebar_captions(at)[1] == side
+    remove = at.button(key="data_current_remove")
+    remove.click().run()
+    assert_clean(at)
+    assert workspace_of(at).describe_book()["source"] == "active_customers"
+    assert len(sidebar_captions(at)) == 1
+
+
+def test_current_customers_missing_columns_are_refused():
+    at = loaded_small_bank()
+    current = small_bank(10).drop(columns=["churned", "balance"])
+    upload(at, "march.csv", csv_bytes(current), key="data_current_upload")
+    assert_clean(at)
+    assert ("The current customers file lacks columns of the history: balance. Upload a file with the same "
+            "columns.") in texts(at.error)
+    assert workspace_of(at).current_ is None
+
+
+# ----------------------------------------------------------------------------- user text is text
+
+LIVE_LINK = re.compile(r"(?<!\\)\]\((?!\\)|(?<!\\)!\[|<img|<a ")
+
+
+def rendered(at):
+    """Every Markdown-rendered string on the page and in the sidebar."""
+    out = []
+    for kind in ("markdown", "caption", "subheader", "warning", "success", "info", "error"):
+        out += texts(getattr(at, kind))
+    return out + sidebar_captions(at)
+
+
+@pytest.mark.parametrize("name", ["[click](javascript:alert(1)).csv", "![x](data:image.png).csv"])
+def test_a_hostile_file_name_is_escaped_in_the_sidebar(name):
+    at = make_app(PAGE)
+    at.run()
+    upload(at, name, b"id,churn\n1,0\n2,1\n3,0\n")
+    assert_clean(at)
+    from studio.ui import escape_md
+
+    assert workspace_of(at).load_.source_name == name
+    assert sidebar_captions(at)[0] == f"Loaded: {escape_md(name)} (3 customers)"
+    assert [s for s in rendered(at) if LIVE_LINK.search(s)] == []
+
+
+def test_hostile_column_names_and_values_are_shown_as_text():
+    label = "![x](http://evil/x.png)"
+    frame = small_bank().rename(columns={"churned": label, "gender": "[g](http://evil)"})
+    frame[label] = np.where(frame[label] == 1, "[yes](http://evil)", "no")
+    at = make_app(PAGE)
+    at.run()
+    upload(at, "x.csv", csv_bytes(frame))
+    assert_clean(at)
+    ds = dataset_of(at)
+    assert [s for s in rendered(at) if LIVE_LINK.search(s)] == []
+    at.selectbox(key=f"data_label_{ds.key}_en").set_value(label).run()
+    at.selectbox(key=f"data_positive_{ds.key}_{label}").set_value("[yes](http://evil)").run()
+    at.button(key="data_label_apply").click().run()
+    ds = dataset_of(at)
+    assert (ds.roles.label, ds.roles.positive) == (label, "[yes](http://evil)")
+    assert_clean(at)
+    assert [s for s in rendered(at) if LIVE_LINK.search(s)] == []
+    assert any(s.startswith("Label \\!\\[x\\]\\(http\\://evil/x\\.png\\) = \\[yes\\]\\(http\\://evil\\)")
+               for s in texts(at.success))

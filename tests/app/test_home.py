@@ -29,4 +29,4 @@ def test_sidebar_shows_the_loaded_dataset(sample_dataset):
     at.session_state["workspace"] = __import__("churn_core.workspace", fromlist=["Workspace"]).Workspace().set_history(sample_dataset.load, roles=sample_dataset.roles)
     at.run()
     assert not at.exception
-    assert at.sidebar.caption[0].value == "Loaded: customers.csv (20,000 customers)"
+    assert at.sidebar.caption[0].value == "Loaded: customers\\.csv (20,000 customers)"
