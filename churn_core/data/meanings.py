@@ -113,7 +113,7 @@ VOCABULARY: tuple[Meaning, ...] = (
             en="Transaction count change", zh_name="交易笔数变化"),
     Meaning("transactions_prev", "count", (r"(txn|trans|transaction)s?.*(last|prev|prior|previous)",
                                            r"(last|prev|prior|previous).*(txn|trans|transaction)"),
-            ("上季交易", "上期交易", "上月交易", "前期交易"), exclude=r"(amt|amount)", actionable=True,
+            ("上季交易", "上期交易", "上月交易", "前期交易"), exclude=r"(amt|amount|days?|since|date)", actionable=True,
             cause="activity", en="Transactions (previous period)", zh_name="上期交易笔数"),
     Meaning("transaction_amount", "money", (r"^total_?trans(action)?_?amt$", r"(txn|trans|transaction)s?_?(amt|amount|value|volume|spend)",
                                             r"(spend|spending|purchases?)(_amt|_amount)?$"),

@@ -442,14 +442,28 @@ def detect_lever_columns(df, exclude=(), meanings=None):
 
         meanings = detect_meanings(df, SimpleNamespace(label=None, id_columns=[c for c in df.columns if c in exclude]))
 
+    return lever_columns_from_meanings(meanings, df, exclude)
+
+
+def lever_columns_from_meanings(meanings, df=None, exclude=()):
+    """``{lever key: column}`` (``product_flag``: a list) from column meanings.
+
+    With ``df``, only numeric (or boolean) columns qualify (a lever does arithmetic) and product
+    flags must hold 0/1; without it every column of the meaning is taken as it is.
+    """
+    exclude = set(exclude)
+
     def usable(c):
-        return (c is not None and c in df.columns and c not in exclude
-                and (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])))
+        if c is None or c in exclude:
+            return False
+        if df is None:
+            return True
+        return c in df.columns and (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))
 
     found = {}
     for key, codes in LEVER_MEANINGS.items():
         if key == "product_flag":
-            flags = [c for c in meanings.columns("product_flag") if usable(c) and _zero_one(df[c])]
+            flags = [c for c in meanings.columns("product_flag") if usable(c) and (df is None or _zero_one(df[c]))]
             if flags:
                 found[key] = flags
             continue
@@ -546,6 +560,10 @@ def compute_eligibility(df, catalogue, segments=None, lever_columns=None, meanin
     """
     n = len(df)
     segments = segments or {}
+    if meanings is None and any(o.eligibility and not o.eligibility.startswith("segment:") for o in catalogue):
+        from churn_core.data.meanings import detect_meanings
+
+        meanings = detect_meanings(df)
     if lever_columns is None:
         lever_columns = detect_lever_columns(df, meanings=meanings)
     out = np.ones((n, len(catalogue)), dtype=bool)
@@ -579,6 +597,13 @@ def apply_levers(df, offer, lever_columns=None, maxima=None):
     ``maxima`` ({column: cap}) bounds additions (defaults to each column's largest value in ``df``).
     """
     lever_columns = detect_lever_columns(df) if lever_columns is None else lever_columns
+    def numeric(c):
+        return c in df.columns and (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))
+
+    # a lever moves numbers: text columns (a yes/no flag written as words) are left alone
+    lever_columns = {k: ([c for c in v if numeric(c)] if isinstance(v, (list, tuple)) else v)
+                     for k, v in lever_columns.items()
+                     if (any(numeric(c) for c in v) if isinstance(v, (list, tuple)) else numeric(v))}
     applied = [lv for lv in offer.levers if lv.feature in lever_columns]
     if not applied:
         return df, []
@@ -612,6 +637,26 @@ def apply_levers(df, offer, lever_columns=None, maxima=None):
             y = np.where(np.isnan(x), x, np.maximum(x, lv.amount))
         moved[col] = _cast_like(df[col], y)
     return moved, [lv.feature for lv in applied]
+
+
+def lever_maxima(df, lever_columns):
+    """Bounds a one-customer what-if needs from the whole table: ``{column: largest value}`` for
+    additive levers and ``{"__ratio__": {column: bool}}`` (is a change column a ratio now/before?).
+    Pass it as ``maxima`` to :func:`apply_levers` when ``df`` is a single row."""
+    from churn_core.data.meanings import looks_ratio
+
+    out, ratio = {}, {}
+    for key, cols in lever_columns.items():
+        for c in (cols if isinstance(cols, (list, tuple)) else [cols]):
+            if c not in df.columns:
+                continue
+            x = pd.to_numeric(df[c], errors="coerce")
+            if x.notna().any():
+                out[c] = float(x.max())
+            if key in CHANGE_LEVERS:
+                ratio[c] = looks_ratio(x)
+    out["__ratio__"] = ratio
+    return out
 
 
 def _ratio_column(series, maxima, col):

@@ -92,3 +92,51 @@ def test_classify_many_with_roles():
         {"feature": "fees_paid_12m", "kind": "actionable", "theme": "fees", "offers": "fee_waiver"},
         {"feature": "customer_id", "kind": "fixed", "theme": "other", "offers": ""},
     ]
+
+
+# ----------------------------------------------------------------------------- from column meanings
+
+CARD_CASES = [
+    # (column, kind, theme, offers) on a credit-card file, classified by meaning
+    ("Total_Trans_Ct", "actionable", "activity", ["loyalty_points", "win_back"]),
+    ("Total_Ct_Chng_Q4_Q1", "actionable", "activity", ["loyalty_points", "win_back"]),
+    ("Total_Trans_Amt", "actionable", "activity", ["loyalty_points", "win_back"]),
+    ("Months_Inactive_12_mon", "actionable", "activity", ["loyalty_points", "win_back"]),
+    ("Contacts_Count_12_mon", "actionable", "service", ["rm_call"]),
+    ("Total_Revolving_Bal", "actionable", "balance", ["rate_bonus", "win_back"]),
+    ("Total_Relationship_Count", "actionable", "products", ["cross_sell"]),
+    ("Credit_Limit", "fixed", "products", []),
+    ("Months_on_book", "fixed", "tenure", []),
+    ("Customer_Age", "fixed", "demographics", []),
+    ("Income_Category", "fixed", "circumstances", []),
+]
+
+
+@pytest.fixture(scope="module")
+def card_meanings():
+    from churn_core.data.meanings import detect_meanings
+    from churn_core.data.roles import detect_roles
+    from churn_core.data.synth import make_credit_card
+
+    df = make_credit_card(500, 1)
+    return detect_meanings(df, detect_roles(df))
+
+
+@pytest.mark.parametrize("feature,kind,theme,offers", CARD_CASES)
+def test_card_drivers_classified_by_meaning(card_meanings, feature, kind, theme, offers):
+    assert (classify_feature(feature, meanings=card_meanings), theme_of(feature, meanings=card_meanings),
+            offers_for_feature(feature, meanings=card_meanings)) == (kind, theme, offers)
+
+
+def test_name_alone_called_transaction_counts_fixed_meanings_fix_it(card_meanings):
+    assert classify_feature("Total_Ct_Chng_Q4_Q1") == "fixed"  # the name fallback cannot read it
+    assert classify_feature("Total_Ct_Chng_Q4_Q1", meanings=card_meanings) == "actionable"
+
+
+def test_a_users_correction_wins(card_meanings):
+    fixed = card_meanings.with_flags("Total_Trans_Ct", actionable=False)
+    assert classify_feature("Total_Trans_Ct", meanings=fixed) == "fixed"
+    assert offers_for_feature("Total_Trans_Ct", meanings=fixed) == []
+    out = classify_features(["Total_Trans_Ct", "Customer_Age"], meanings=card_meanings)
+    assert out["kind"].tolist() == ["actionable", "fixed"]
+    assert out["offers"].tolist() == ["loyalty_points,win_back", ""]

@@ -219,3 +219,64 @@ def test_offer_validates_code():
         Offer("bad code!", "x")
     assert Offer("ok", "").name_en == "ok"
     assert np.isclose(Offer("ok", "", take_up=0.5, unit_cost=10).expected_cost, 5.0)
+
+
+# ----------------------------------------------------------------------------- meanings and conditions
+
+def test_rules_are_segment_conditions_on_meanings():
+    from churn_core.analysis.segments import Condition
+    from churn_core.data.meanings import detect_meanings
+    from churn_core.retention.offers import rule_to_segment
+
+    df = pd.DataFrame({"Months_Inactive_12_mon": [1, 3, 4], "近12月手续费": [0.0, 10.0, None]})
+    seg, missing = rule_to_segment("inactive_months >= 3 and fees > 0", df, meanings=detect_meanings(df))
+    assert missing is None
+    assert seg.conditions == (Condition("Months_Inactive_12_mon", ">=", 3), Condition("近12月手续费", ">", 0))
+    assert seg.mask(df).tolist() == [False, True, False]  # a missing fee never satisfies "> 0"
+    assert seg.describe("en") == "Months_Inactive_12_mon is at least 3 and 近12月手续费 is above 0"
+    assert rule_to_segment("complaints >= 1", df, meanings=detect_meanings(df)) == (None, "complaints")
+
+
+def test_eligibility_on_a_card_file_uses_meaning_codes():
+    df = pd.DataFrame({"CLIENTNUM": [1, 2, 3], "Months_Inactive_12_mon": [1, 3, 4],
+                       "Total_Relationship_Count": [6, 2, 5], "Card_Category": ["Blue", "Gold", "Blue"]})
+    cat = default_catalogue().replace_offer("win_back", eligibility="inactive_months >= 3") \
+        .replace_offer("rate_bonus", eligibility="Card_Category in Blue, Silver")
+    elig, warnings = compute_eligibility(df, cat)
+    assert elig[:, 5].tolist() == [False, True, True]
+    assert elig[:, 1].tolist() == [True, False, True]
+    assert elig[:, 4].tolist() == [False, True, False]  # products < 5: Total_Relationship_Count
+    assert warnings == [("offers.rule_column_missing", "fee_waiver", "fees")]
+
+
+@pytest.mark.parametrize("rule, message", [
+    ("rate_sensitivity > 2", "Eligibility rule 'rate_sensitivity > 2': Operator '>' does not apply to column rate_sensitivity."),
+    ("fees > lots", "Eligibility rule 'fees > lots': 'lots' is not a number (column fees_paid_12m)."),
+])
+def test_rule_type_errors_name_the_rule(customers, rule, message):
+    cat = default_catalogue().replace_offer("rate_bonus", eligibility=rule)
+    with pytest.raises(ChurnCoreError) as info:
+        compute_eligibility(customers, cat)
+    assert info.value.code == "offers.bad_rule" and info.value.message == message
+
+
+def test_text_flags_are_never_moved():
+    df = pd.DataFrame({"PhoneService": ["Yes", "No"], "tenure": [1, 2]})
+    moved, applied = apply_levers(df, default_catalogue().get("cross_sell"), {"product_flag": ["PhoneService"]})
+    assert applied == [] and moved is df
+
+
+def test_one_row_what_if_uses_the_tables_ratio_and_caps():
+    from churn_core.retention.offers import lever_maxima
+
+    df = pd.DataFrame({"Total_Ct_Chng_Q4_Q1": [0.5, 0.9, 1.2], "Total_Relationship_Count": [1, 3, 6]})
+    levers = detect_lever_columns(df)
+    maxima = lever_maxima(df, levers)
+    assert maxima == {"Total_Ct_Chng_Q4_Q1": 1.2, "Total_Relationship_Count": 6.0,
+                      "__ratio__": {"Total_Ct_Chng_Q4_Q1": True}}
+    row = df.iloc[[0]]
+    moved, applied = apply_levers(row, default_catalogue().get("loyalty_points"), levers, maxima=maxima)
+    assert applied == ["transactions_change"] and moved["Total_Ct_Chng_Q4_Q1"].tolist() == [1.0]
+    pct = pd.DataFrame({"txn_count_change_pct": [-40.0, 5.0]})
+    moved, _ = apply_levers(pct, default_catalogue().get("loyalty_points"), {"transactions_change": "txn_count_change_pct"})
+    assert moved["txn_count_change_pct"].tolist() == [0.0, 5.0]  # a % change: "no fall" is 0%

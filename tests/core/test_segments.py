@@ -200,6 +200,28 @@ def test_detects_sample_columns_in_english_and_chinese(sample_df, root_dir):
     assert zc.product_flags == ("持有存款", "持有理财", "持有贷款", "持有信用卡", "开通手机银行")
 
 
+def test_column_map_from_meanings_on_a_card_file():
+    from churn_core.data.meanings import detect_meanings
+    from churn_core.data.roles import detect_roles
+    from churn_core.data.synth import make_credit_card
+
+    df = make_credit_card(300, 2)
+    roles = detect_roles(df)
+    meanings = detect_meanings(df, roles)
+    cols = S.ColumnMap.from_meanings(meanings, roles, df)
+    assert (cols.label, cols.positive) == ("Attrition_Flag", "Attrited Customer")
+    assert (cols.products, cols.tenure, cols.age, cols.transactions, cols.inactive_months, cols.service_contacts) == (
+        "Total_Relationship_Count", "Months_on_book", "Customer_Age", "Total_Trans_Ct", "Months_Inactive_12_mon",
+        "Contacts_Count_12_mon")
+    assert cols.money == (("Credit_Limit", 0.0), ("Total_Revolving_Bal", 0.15), ("Total_Trans_Amt", 0.01))
+    assert cols.balance is None and cols.value_column == "Total_Revolving_Bal"  # the best-paying money column
+    assert "CLIENTNUM" not in cols.numeric and "Credit_Limit" in cols.numeric
+    # a correction on the map is what segments see
+    moved = S.ColumnMap.from_meanings(meanings.with_meaning("Credit_Limit", "balance"), roles, df)
+    assert moved.balance == "Credit_Limit" and moved.value_column == "Credit_Limit"
+    assert S.detect_columns(df, roles) == cols
+
+
 # ---------------------------------------------------------------- bands
 def test_banding_labels_and_indexes_agree(tiny_store):
     store, df = tiny_store

@@ -296,3 +296,41 @@ def test_good_model_reaches_expected_auc(sample):
     assert 0.80 <= auc <= 0.88
     oracle = roc_auc_score(c["churned"][test], synth.true_churn_probability(c[test]))
     assert auc < oracle
+
+
+# ----------------------------------------------------------------------------- credit-card generator
+
+@pytest.fixture(scope="module")
+def card():
+    return synth.make_credit_card(5000, 3)
+
+
+def test_credit_card_is_deterministic_with_bankchurners_columns(card):
+    assert list(card.columns) == synth.CREDIT_CARD_COLUMNS
+    assert len(card) == 5000 and card["CLIENTNUM"].is_unique
+    pd.testing.assert_frame_equal(card, synth.make_credit_card(5000, 3))
+    assert not synth.make_credit_card(5000, 4).equals(card)
+    assert set(card["Attrition_Flag"]) == {"Attrited Customer", "Existing Customer"}
+    assert (card["Attrition_Flag"] == "Attrited Customer").sum() == 886
+    assert card["Avg_Open_To_Buy"].round(1).equals((card["Credit_Limit"] - card["Total_Revolving_Bal"]).round(1))
+    assert card["Avg_Utilization_Ratio"].between(0, 1).all()
+
+
+def test_credit_card_plants_the_drivers(card):
+    churned = card["Attrition_Flag"] == "Attrited Customer"
+    # each planted driver separates churners from stayers in its direction
+    assert card.loc[churned, "Months_Inactive_12_mon"].mean() > card.loc[~churned, "Months_Inactive_12_mon"].mean() + 0.3
+    assert card.loc[churned, "Contacts_Count_12_mon"].mean() > card.loc[~churned, "Contacts_Count_12_mon"].mean() + 0.3
+    assert card.loc[churned, "Total_Trans_Ct"].mean() < card.loc[~churned, "Total_Trans_Ct"].mean() - 10
+    assert card.loc[churned, "Total_Ct_Chng_Q4_Q1"].mean() < card.loc[~churned, "Total_Ct_Chng_Q4_Q1"].mean() - 0.05
+    assert card.loc[churned, "Total_Revolving_Bal"].mean() < card.loc[~churned, "Total_Revolving_Bal"].mean() - 200
+    assert card.loc[churned, "Total_Relationship_Count"].mean() < card.loc[~churned, "Total_Relationship_Count"].mean() - 0.3
+    p = synth.credit_card_churn_probability(card)
+    assert abs(p.mean() - churned.mean()) < 0.02
+    # age and gender have no planted effect
+    assert abs(card.loc[churned, "Customer_Age"].mean() - card.loc[~churned, "Customer_Age"].mean()) < 1.0
+
+
+def test_credit_card_bad_rows():
+    with pytest.raises(ChurnCoreError, match="rows must be at least 1"):
+        synth.make_credit_card(0)

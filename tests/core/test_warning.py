@@ -120,3 +120,52 @@ def test_fund_outflow_from_two_balance_columns():
     assert compute_signals(df)["signals"].tolist() == ["fund_outflow", "", ""]
     zh = pd.DataFrame({"本月余额": [50.0, 90.0], "上月余额": [100.0, 100.0]})
     assert compute_signals(zh, SignalThresholds(outflow_pct=40))["signals"].tolist() == ["fund_outflow", ""]
+
+
+# ---------------------------------------------------------------- signals from meanings
+
+def _card():
+    return pd.DataFrame({
+        "CLIENTNUM": [1, 2, 3, 4],
+        "Months_Inactive_12_mon": [1, 3, 6, 2],
+        "Contacts_Count_12_mon": [4, 0, 2, 5],
+        "Total_Ct_Chng_Q4_Q1": [0.5, 1.1, 0.71, 0.7],
+    })
+
+
+def test_card_signals_inactivity_contacts_and_count_change():
+    df = _card()
+    assert detect_signal_columns(df) == {"activity_drop": ("change", "Total_Ct_Chng_Q4_Q1"),
+                                         "service_contacts": "Contacts_Count_12_mon",
+                                         "inactivity": ("months", "Months_Inactive_12_mon")}
+    s = compute_signals(df)
+    assert s["signals"].tolist() == ["activity_drop;service_contacts", "inactivity", "inactivity",
+                                     "activity_drop;service_contacts"]
+    s = compute_signals(df, SignalThresholds(inactive_months_min=2, contacts_min=5, activity_drop_pct=40))
+    assert s["signals"].tolist() == ["activity_drop", "inactivity", "inactivity", "inactivity;service_contacts"]
+
+
+def test_days_since_activity_counts_as_inactivity():
+    df = pd.DataFrame({"days_since_last_txn": [10, 90, 200], "距上次交易天数": [1, 2, 3]})
+    assert detect_signal_columns(df) == {"inactivity": ("days", "days_since_last_txn")}
+    assert compute_signals(df)["signals"].tolist() == ["", "inactivity", "inactivity"]
+    assert compute_signals(df, SignalThresholds(inactive_days_min=150))["inactivity"].tolist() == [False, False, True]
+
+
+def test_signals_follow_corrected_meanings():
+    from churn_core.data.meanings import detect_meanings
+
+    df = pd.DataFrame({"dormancy_score": [0, 5], "calls": [1, 9]})
+    m = detect_meanings(df).with_meaning("calls", "service_contacts").with_meaning("dormancy_score", "inactive_months")
+    assert detect_signal_columns(df, meanings=m) == {"service_contacts": "calls", "inactivity": ("months", "dormancy_score")}
+    assert compute_signals(df, columns=detect_signal_columns(df, meanings=m))["signals"].tolist() == [
+        "", "inactivity;service_contacts"]
+
+
+def test_new_signals_have_words_and_checked_thresholds():
+    assert describe_signals("inactivity;service_contacts", "en") == "inactive for months, contacted the bank often"
+    assert describe_signals("inactivity;service_contacts", "zh") == "长期不活跃、频繁联系客服"
+    for bad in ({"inactive_months_min": 0}, {"inactive_months_min": 13}, {"inactive_days_min": 0}, {"contacts_min": 0}):
+        with pytest.raises(ChurnCoreError) as info:
+            SignalThresholds(**bad)
+        assert info.value.code == "warning.bad_threshold"
