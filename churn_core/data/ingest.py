@@ -230,12 +230,11 @@ def load_file(source, filename=None, *, max_bytes=DEFAULT_MAX_BYTES, progress=No
         ``ingest.unknown_encoding``, ``ingest.xls_unsupported``, ``ingest.excel_*``...
     """
     report = progress or (lambda fraction, code: None)
-    data, name = _read_source(source, filename, max_bytes)
+    data, name, path = _read_source(source, filename, max_bytes)
     fingerprint = hashlib.sha256(data).hexdigest()
     n_bytes = len(data)
     report(0.05, "ingest.reading")
-    if not data.strip(b" \t\r\n\x00") or data in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE,
-                                                   codecs.BOM_UTF16_BE):
+    if _blank_bytes(data) or data in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         raise ChurnCoreError("ingest.empty_file", f"The file {name} is empty.", name=name)
 
     kind = _file_kind(data, name)
@@ -271,18 +270,20 @@ def load_file(source, filename=None, *, max_bytes=DEFAULT_MAX_BYTES, progress=No
             raise ChurnCoreError("ingest.bad_delimiter",
                                  f"The delimiter must be one character, got {delimiter!r}.",
                                  delimiter=str(delimiter))
-        utf8, enc, warnings = _decode_to_utf8(data, encoding)
-        del data
+        buf, base, enc, warnings = _decode_to_utf8(data, encoding)
+        src = _Text(buf, base, path if buf is data else None, fingerprint)
+        del data, buf  # src holds the only reference: the fast path can drop it while pyarrow reads
         report(0.2, "ingest.parsing")
-        delim = delimiter or detect_delimiter(_head_text(utf8))
-        parsed = _columns_from_utf8(utf8, delim)
-        del utf8
+        delim = delimiter or detect_delimiter(_head_text(src.buf, base))
+        parsed = _columns_from_utf8(src, delim)
+        del src
         info = {}
         fmt = "csv"
 
     report(0.6, "ingest.typing")
     header, columns, n_rows, rejects, blank_lines, extra_warnings, row_lines = parsed
     del parsed
+    _release_memory()
     warnings = warnings + extra_warnings
     names, renamed = _unique_names(header)
     df, column_types, decimal, type_warnings, bad_values, bad_rows = _build_frame(
@@ -326,10 +327,18 @@ def load_file(source, filename=None, *, max_bytes=DEFAULT_MAX_BYTES, progress=No
     return result
 
 
-def _head_text(buf, size=65536):
+def _blank_bytes(data):
+    """True when the file holds nothing but spaces, line breaks and NULs (no copy of a big file)."""
+    blank = b" \t\r\n\x00"
+    if data[:65536].strip(blank):
+        return False
+    return not data.strip(blank)
+
+
+def _head_text(buf, base=0, size=65536):
     """The first lines of a UTF-8 buffer as text (for delimiter detection)."""
-    head = bytes(buf[:size + 4])
-    return head.decode("utf-8", errors="ignore") if len(buf) > size else head.decode("utf-8")
+    head = bytes(buf[base:base + size + 4])
+    return head.decode("utf-8", errors="ignore") if len(buf) - base > size else head.decode("utf-8")
 
 
 def _reject_bad_rows(df, rejects, bad_rows, bad_values, row_lines, column_types, delim):
@@ -357,6 +366,7 @@ def _reject_bad_rows(df, rejects, bad_rows, bad_values, row_lines, column_types,
 
 
 def _read_source(source, filename, max_bytes):
+    path = None
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         name = filename or "upload"
@@ -376,6 +386,8 @@ def _read_source(source, filename, max_bytes):
                 size_mb=round(size / 1e6, 1), limit_mb=round(max_bytes / 1e6),
             )
         data = path.read_bytes()
+        if len(data) != size:
+            path = None  # not a regular file of stable size: never read it a second time
     name = os.path.basename(str(name)) or "upload"
     if len(data) > max_bytes:
         raise ChurnCoreError(
@@ -383,7 +395,7 @@ def _read_source(source, filename, max_bytes):
             f"The file is larger than the limit of {max_bytes / 1e6:.0f} MB.",
             size_mb=round(len(data) / 1e6, 1), limit_mb=round(max_bytes / 1e6),
         )
-    return data, name
+    return data, name, (str(path) if path is not None else None)
 
 
 def _file_kind(data, name):
@@ -426,8 +438,8 @@ def detect_encoding(data, encoding=None):
     (text, encoding, warnings)
         ``encoding`` is the name reported to the user.
     """
-    utf8, label, warnings = _decode_to_utf8(data, encoding)
-    return bytes(utf8).decode("utf-8"), label, warnings
+    buf, base, label, warnings = _decode_to_utf8(data, encoding)
+    return bytes(buf[base:]).decode("utf-8"), label, warnings
 
 
 def _codec_for(encoding):
@@ -478,14 +490,15 @@ def _valid_utf8(data):
 
 
 def _checked_utf8(data, offset=0):
-    """UTF-8 bytes (without a BOM) after the control-character check on a sample."""
+    """(UTF-8 bytes, offset of the text after any BOM) after the control-character check on a sample."""
     sample = bytes(data[offset:offset + 400_000]).decode("utf-8", errors="ignore")
     _check_text(sample)
-    return data[offset:] if offset else data
+    return data, offset
 
 
 def _decode_to_utf8(data, encoding=None):
-    """(utf8_bytes, encoding label, warnings): the file as UTF-8 without a byte-order mark."""
+    """(utf8_bytes, base, encoding label, warnings): the file as UTF-8, its text from ``base`` on
+    (3 after a UTF-8 byte-order mark, else 0). ``utf8_bytes`` is ``data`` itself when it was UTF-8."""
     if encoding is not None:
         codec, name = _codec_for(encoding)
         nul_warn = []
@@ -495,7 +508,7 @@ def _decode_to_utf8(data, encoding=None):
         try:
             if codec in ("utf-8", "utf8", "utf_8") and _valid_utf8(data):
                 offset = 3 if data.startswith(codecs.BOM_UTF8) else 0
-                return _checked_utf8(data, offset), name, nul_warn
+                return (*_checked_utf8(data, offset), name, nul_warn)
             text = data.decode(codec)
         except (UnicodeDecodeError, LookupError) as exc:
             raise ChurnCoreError(
@@ -503,7 +516,7 @@ def _decode_to_utf8(data, encoding=None):
                 f"The file cannot be read as {encoding}: {exc.__class__.__name__}.",
                 encoding=encoding,
             ) from None
-        return _check_text(text.lstrip("\ufeff")).encode("utf-8"), name, nul_warn
+        return _check_text(text.lstrip("\ufeff")).encode("utf-8"), 0, name, nul_warn
 
     for bom, codec, label in (
         (codecs.BOM_UTF32_LE, "utf-32", "utf-32"),
@@ -516,10 +529,10 @@ def _decode_to_utf8(data, encoding=None):
             if label == "utf-8-sig":
                 stripped, nul_warn = _strip_nuls(data)
                 if _valid_utf8(stripped):
-                    return _checked_utf8(stripped, 3), label, nul_warn
+                    return (*_checked_utf8(stripped, 3), label, nul_warn)
             else:
                 try:
-                    return _check_text(data.decode(codec)).encode("utf-8"), label, []
+                    return _check_text(data.decode(codec)).encode("utf-8"), 0, label, []
                 except UnicodeDecodeError:
                     pass
             raise ChurnCoreError(
@@ -531,20 +544,20 @@ def _decode_to_utf8(data, encoding=None):
     utf16 = _bomless_utf16(data)
     if utf16:
         try:
-            return _check_text(data.decode(utf16)).encode("utf-8"), utf16, []
+            return _check_text(data.decode(utf16)).encode("utf-8"), 0, utf16, []
         except UnicodeDecodeError:
             pass
 
     data, warnings = _strip_nuls(data)
     if _valid_utf8(data):
-        return _checked_utf8(data), "utf-8", warnings
+        return (*_checked_utf8(data), "utf-8", warnings)
     # UTF-8 with a few broken bytes (a file cut mid-character, one pasted cp1252 byte): keep UTF-8,
     # mark the bad bytes with U+FFFD and say how many, rather than misreading the whole file.
     high = len(data.translate(None, bytes(range(128))))  # bytes >= 0x80
     lenient = data.decode("utf-8", errors="replace")
     bad = lenient.count("\ufffd")
     if bad and high - bad >= 20 * bad:
-        return _check_text(lenient).encode("utf-8"), "utf-8", warnings + [
+        return _check_text(lenient).encode("utf-8"), 0, "utf-8", warnings + [
             {"code": "ingest.invalid_bytes", "params": {"count": bad}}
         ]
     del lenient
@@ -561,9 +574,9 @@ def _decode_to_utf8(data, encoding=None):
     if text is not None and (score >= 0.3 or western is None):
         if score < 0.3:
             warnings.append({"code": "ingest.encoding_uncertain", "params": {"encoding": label}})
-        return _check_text(text).encode("utf-8"), label, warnings
+        return _check_text(text).encode("utf-8"), 0, label, warnings
     if western is not None:
-        return _check_text(western).encode("utf-8"), "cp1252", warnings + [
+        return _check_text(western).encode("utf-8"), 0, "cp1252", warnings + [
             {"code": "ingest.encoding_western", "params": {"encoding": "cp1252"}}
         ]
     raise ChurnCoreError(
@@ -972,27 +985,13 @@ def _unique_names(header):
 # fast path: pyarrow splits the records, exact accounting checked independently
 
 FAST_MAX_INVALID = 1000  # more invalid rows than this: the exact (slower) csv-module path
+PLAN_SAMPLE_BYTES = 2 * 1024 * 1024  # files larger than this let the reader convert number columns
+MAX_TYPED_RETRIES = 4
 _PARITY_CHUNK = 8 * 1024 * 1024
 
 
-def _columns_from_utf8(buf, delimiter):
-    """Header + string columns + rejects of a UTF-8 text table; fast path first, exact fallback.
-
-    Returns
-    -------
-    (header, columns, n_rows, rejects, blank_lines, warnings, row_lines)
-        ``row_lines(indices)`` gives the physical line numbers of loaded rows.
-    """
-    fast = _fast_columns(buf, delimiter)
-    if fast is not None:
-        return fast
-    text = bytes(buf).decode("utf-8")
-    return _columns_from_text(text, delimiter)
-
-
-def _one_record_per_line(buf):
+def _one_record_per_line(buf, cr):
     """True when no record can span lines: no lone CR and an even number of quotes on every line."""
-    cr = buf.count(b"\r")
     if cr and cr != buf.count(b"\r\n"):
         return False
     if b'"' not in buf:
@@ -1010,10 +1009,18 @@ def _one_record_per_line(buf):
     return True
 
 
-def _blank_line_offsets(buf, start):
-    """Byte offsets (>= start) of the line feeds that end an empty line (``\\n`` or ``\\r\\n`` alone)."""
+def _blank_line_offsets(buf, start, n_lf, n_cr):
+    """Byte offsets (>= start) of the line feeds that end an empty line (``\\n`` or ``\\r\\n`` alone).
+
+    ``n_lf``/``n_cr``: counts of line feeds and carriage returns (every CR precedes a LF here).
+    """
+    patterns = []
+    if n_lf > n_cr:
+        patterns.append(b"\n\n")
+    if n_cr:
+        patterns.append(b"\n\r\n")
     out = []
-    for pattern in (b"\n\n", b"\n\r\n"):
+    for pattern in patterns:
         pos = buf.find(pattern, start)
         while pos >= 0:
             out.append(pos + len(pattern) - 1)
@@ -1021,15 +1028,75 @@ def _blank_line_offsets(buf, start):
     return sorted(set(out))
 
 
-def _fast_columns(buf, delimiter):
+class _Text:
+    """The UTF-8 bytes of a text table (``buf[base:]``), droppable while pyarrow reads the file.
+
+    ``path`` is set only when ``buf`` is exactly the file's bytes: the fast path then releases
+    ``buf`` before pyarrow reads the file itself (one copy of a big file in memory, not two), and
+    reads the bytes again (checked against the fingerprint) only if it needs them afterwards.
+    """
+
+    def __init__(self, buf, base=0, path=None, fingerprint=None):
+        self.buf, self.base, self.path, self.fingerprint = buf, base, path, fingerprint
+        self.stamp = self._stamp() if path is not None else None
+
+    def _stamp(self):
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+    def check_unchanged(self):
+        """After pyarrow read the file itself: it must still be the file that was fingerprinted."""
+        if self.path is not None and (self.stamp is None or self._stamp() != self.stamp):
+            raise ChurnCoreError("ingest.file_changed",
+                                 "The file changed while it was being read; load it again.")
+
+    def get(self):
+        if self.buf is None:
+            data = Path(self.path).read_bytes()
+            if hashlib.sha256(data).hexdigest() != self.fingerprint:
+                raise ChurnCoreError("ingest.file_changed",
+                                     "The file changed while it was being read; load it again.")
+            self.buf = data
+        return self.buf
+
+    def release(self):
+        if self.path is not None:
+            self.buf = None
+
+    def text(self):
+        buf = self.get()
+        self.buf = None
+        return bytes(buf[self.base:]).decode("utf-8")
+
+
+def _columns_from_utf8(src, delimiter):
+    """Header + string columns + rejects of a UTF-8 text table; fast path first, exact fallback.
+
+    Returns
+    -------
+    (header, columns, n_rows, rejects, blank_lines, warnings, row_lines)
+        ``row_lines(indices)`` gives the physical line numbers of loaded rows.
+    """
+    fast = _fast_columns(src, delimiter)
+    if fast is not None:
+        return fast
+    return _columns_from_text(src.text(), delimiter)
+
+
+def _fast_columns(src, delimiter):
     """pyarrow's reading, or None when the exact csv-module path must decide (quoted newlines,
     lone CRs, trailing delimiters, empty delimiter rows, many invalid rows, any disagreement)."""
     import pyarrow.csv as pacsv
 
-    if not buf or not _one_record_per_line(buf):
+    buf = src.get()
+    n_cr = buf.count(b"\r")
+    if len(buf) <= src.base or not _one_record_per_line(buf, n_cr):
         return None
     # header: the first non-blank line
-    pos, line = 0, 1
+    pos, line = src.base, 1
     while True:
         end = buf.find(b"\n", pos)
         if end < 0:
@@ -1048,6 +1115,27 @@ def _fast_columns(buf, delimiter):
     header_line = line
     body_start = min(end + 1, len(buf))
 
+    # exact count, independent of pyarrow: every non-blank line after the header is one record
+    tail = len(buf) - body_start
+    n_lf = buf.count(b"\n")
+    n_lines = n_lf - buf.count(b"\n", 0, body_start) + (1 if tail and not buf.endswith(b"\n") else 0)
+    blanks = _blank_line_offsets(buf, max(body_start - 1, 0), n_lf, n_cr)
+    if len(blanks) > 100_000:
+        return None
+    blank_lines_no, prev, line_no = [], body_start, header_line + 1
+    for off in blanks:
+        line_no += buf.count(b"\n", prev, off)
+        prev = off
+        blank_lines_no.append(line_no)
+
+    names = [f"c{i}" for i in range(ncols)]
+    types = {name: pa.string() for name in names}
+    if tail > PLAN_SAMPLE_BYTES:
+        # big file: columns whose first 2 MB are plain numbers are converted by the reader itself;
+        # one value anywhere that does not convert makes the reader fail, and that column is then
+        # read as text and typed by the whole-column rules
+        types.update(_plan_numeric(buf, body_start, delimiter, names))
+
     invalid = []
 
     def on_invalid(row):
@@ -1055,90 +1143,144 @@ def _fast_columns(buf, delimiter):
             invalid.append((row.actual_columns, row.text))
         return "skip"
 
-    names = [f"c{i}" for i in range(ncols)]
-    try:
-        table = pacsv.read_csv(
-            pa.BufferReader(pa.py_buffer(buf)[body_start:]),
-            read_options=pacsv.ReadOptions(column_names=names, block_size=16 << 20),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
-                newlines_in_values=False, ignore_empty_lines=True, invalid_row_handler=on_invalid,
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in names},
-                strings_can_be_null=False, quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowException, ValueError, OSError):
+    src.release()
+    del buf
+
+    def body():
+        if src.buf is not None:
+            return pa.py_buffer(src.buf)[body_start:]
+        stream = pa.OSFile(str(src.path))
+        stream.seek(body_start)
+        return stream
+
+    table = None
+    for _ in range(MAX_TYPED_RETRIES + 2):
+        invalid.clear()
+        try:
+            table = _read_body(pacsv, body(), names, types, delimiter, on_invalid)
+        except pa.ArrowInvalid as exc:
+            failed = re.search(r"In CSV column #(\d+): CSV conversion error", str(exc))
+            if failed and types[names[int(failed.group(1))]] != pa.string():
+                types[names[int(failed.group(1))]] = pa.string()
+            elif any(t != pa.string() for t in types.values()):
+                types = {name: pa.string() for name in names}
+            else:
+                return None
+            continue
+        except (pa.ArrowException, ValueError, OSError):
+            return None
+        break
+    if table is None:
         return None
+    src.check_unchanged()
     n_rows = table.num_rows
     if len(invalid) > FAST_MAX_INVALID or (invalid and n_rows == 0):
         return None  # e.g. every row one field longer than the header: the exact path decides
-
-    # exact count, independent of pyarrow: every non-blank line after the header is one record
-    tail = len(buf) - body_start
-    n_lines = buf.count(b"\n", body_start) + (1 if tail and not buf.endswith(b"\n") else 0)
-    blanks = _blank_line_offsets(buf, max(body_start - 1, 0))
     if n_lines - len(blanks) != n_rows + len(invalid):
         return None
 
     # invalid rows: reason and physical line (found in order in the bytes)
     rejects, reject_lines = [], []
-    cursor, cursor_line = body_start, header_line + 1
-    for actual, text in invalid:
-        rec = next(csv.reader([text], delimiter=delimiter, quotechar='"', strict=False), [])
-        n = len(rec)
-        if n != actual and not (n == 0 and actual == 1):
-            return None
-        filled = bool("".join(rec).strip())
-        if filled and n > ncols and not "".join(rec[ncols:]).strip():
-            return None  # trailing empty fields: the exact path trims and loads these
-        found = _find_line(buf, text.encode("utf-8"), cursor)
-        if found is None:
-            found = _find_line(buf, text.encode("utf-8"), body_start)
-            if found is None:
+    if invalid:
+        buf = src.get()
+        cursor, cursor_line = body_start, header_line + 1
+        for actual, text in invalid:
+            rec = next(csv.reader([text], delimiter=delimiter, quotechar='"', strict=False), [])
+            n = len(rec)
+            if n != actual and not (n == 0 and actual == 1):
                 return None
-            cursor, cursor_line = body_start, header_line + 1
-        cursor_line += buf.count(b"\n", cursor, found)
-        cursor = found
-        number = cursor_line
-        if not filled:
-            reason, detail = "empty_row", f"{n} empty fields"
-        elif n > ncols:
-            reason, detail = "too_many_fields", f"{n} fields, expected {ncols}"
-        else:
-            reason, detail = "too_few_fields", f"{n} fields, expected {ncols}"
-        raw = text if len(text) <= RAW_LIMIT else text[:RAW_LIMIT] + "…"
-        rejects.append((number, reason, detail, raw, n, ncols))
-        reject_lines.append(number)
-    if len(set(reject_lines)) != len(reject_lines):
-        return None
+            filled = bool("".join(rec).strip())
+            if filled and n > ncols and not "".join(rec[ncols:]).strip():
+                return None  # trailing empty fields: the exact path trims and loads these
+            found = _find_line(buf, text.encode("utf-8"), cursor)
+            if found is None:
+                found = _find_line(buf, text.encode("utf-8"), body_start)
+                if found is None:
+                    return None
+                cursor, cursor_line = body_start, header_line + 1
+            cursor_line += buf.count(b"\n", cursor, found)
+            cursor = found
+            number = cursor_line
+            if not filled:
+                reason, detail = "empty_row", f"{n} empty fields"
+            elif n > ncols:
+                reason, detail = "too_many_fields", f"{n} fields, expected {ncols}"
+            else:
+                reason, detail = "too_few_fields", f"{n} fields, expected {ncols}"
+            raw = text if len(text) <= RAW_LIMIT else text[:RAW_LIMIT] + "…"
+            rejects.append((number, reason, detail, raw, n, ncols))
+            reject_lines.append(number)
+        del buf
+        if len(set(reject_lines)) != len(reject_lines):
+            return None
 
-    columns = [table.column(i).combine_chunks() for i in range(ncols)]
+    columns = [table.column(i) for i in range(ncols)]  # chunked: no second copy of the strings
     del table
     if n_rows and ncols:
         # a row of empty fields (",,,") is rejected by the exact path, not loaded
-        first_empty = pc.equal(pc.utf8_trim_whitespace(columns[0]), "")
+        first_empty = _blank_mask(columns[0])
         if pc.any(first_empty).as_py():
             idx = pc.indices_nonzero(first_empty)
             all_blank = None
             for col in columns[1:]:
-                empty = pc.equal(pc.utf8_trim_whitespace(pc.take(col, idx)), "")
+                empty = _blank_mask(pc.take(col, idx))
                 all_blank = empty if all_blank is None else pc.and_(all_blank, empty)
             if all_blank is None or pc.any(all_blank).as_py():
                 return None
 
     # physical line numbers of loaded rows: the body lines that are neither blank nor rejected
-    blank_lines_no, prev, line_no = [], body_start, header_line + 1
-    for off in blanks:
-        line_no += buf.count(b"\n", prev, off)
-        prev = off
-        blank_lines_no.append(line_no)
     skips = np.array(sorted(set(blank_lines_no) | set(reject_lines)), dtype=np.int64)
     rejects.sort(key=lambda r: r[0])
-    blank_before_header = header_line - 1
-    return (header, columns, n_rows, rejects, blank_before_header + len(blanks), [],
+    src.buf = None
+    return (header, columns, n_rows, rejects, header_line - 1 + len(blanks), [],
             _line_mapper(header_line + 1, skips))
+
+
+def _blank_mask(col):
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        return pc.equal(pc.utf8_trim_whitespace(col), "")
+    return pc.is_null(col)
+
+
+def _read_body(pacsv, body, names, types, delimiter, on_invalid):
+    return pacsv.read_csv(
+        body if isinstance(body, pa.NativeFile) else pa.BufferReader(body),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=4 << 20),
+        parse_options=pacsv.ParseOptions(
+            delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
+            newlines_in_values=False, ignore_empty_lines=True, invalid_row_handler=on_invalid,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types=types, null_values=[""], true_values=[], false_values=[],
+            strings_can_be_null=False, quoted_strings_can_be_null=False,
+        ),
+    )
+
+
+def _plan_numeric(buf, body_start, delimiter, names):
+    """{column: int64/float64} for the columns whose first PLAN_SAMPLE_BYTES are plain numbers."""
+    import pyarrow.csv as pacsv
+
+    end = buf.rfind(b"\n", body_start, body_start + PLAN_SAMPLE_BYTES)
+    if end <= body_start:
+        return {}
+    sample = pa.py_buffer(buf)[body_start:end + 1]
+    try:
+        table = _read_body(pacsv, sample, names, {n: pa.string() for n in names}, delimiter,
+                           lambda row: "skip")
+    except (pa.ArrowException, ValueError, OSError):
+        return {}
+    plan = {}
+    for name in names:
+        col = table.column(name)
+        info = _analyse_numbers(col)
+        if not info.get("fast"):
+            continue
+        if info["fraction"]:
+            plan[name] = pa.float64()
+        elif len(col) and float(np.abs(info["floats"].to_numpy(zero_copy_only=False)).max()) <= 2**53:
+            plan[name] = pa.int64()
+    return plan
 
 
 def _find_line(buf, needle, start):
@@ -1201,6 +1343,8 @@ _UNIT_STRIP_RE = r"^([+-]?)\s*[$€£¥￥]\s*|\s*(?:%|€)$"
 # a value that can be a number starts with one of these (exact pre-check before any regex)
 _NUMBER_STARTS = pa.array(list("0123456789+-.,($€£¥￥iI"), type=pa.string())
 _DIGITS = pa.array(list("0123456789"), type=pa.string())
+_NOT_LETTER_STARTS = pa.array(list("0123456789+-.,($€£¥￥iI") + ["", " ", "\t", "\u3000", "\u00a0"],
+                              type=pa.string())
 _DATE_HINT_RE = r"\d{1,4}[-/.年]\d{1,2}[-/.月]\d{1,4}日?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 _DATE_FORMATS_ISO = [
     "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
@@ -1241,18 +1385,31 @@ class _Col:
         self.units = self.accounting = 0
 
 
-def _char_bytes(arr):
-    """The UTF-8 bytes of a string array's values (a view, no copy)."""
-    _, offsets, data = arr.buffers()
-    if data is None or len(arr) == 0:
-        return np.zeros(0, dtype=np.uint8)
-    kind = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    offs = np.frombuffer(offsets, dtype=kind)[arr.offset:arr.offset + len(arr) + 1]
-    return np.frombuffer(data, dtype=np.uint8)[int(offs[0]):int(offs[-1])]
+def _has_any_byte(arr, chars):
+    """True when any value of a string (chunked) array contains one of the bytes ``chars``."""
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    for chunk in chunks:
+        _, offsets, data = chunk.buffers()
+        if data is None or len(chunk) == 0:
+            continue
+        kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offs = np.frombuffer(offsets, dtype=kind)[chunk.offset:chunk.offset + len(chunk) + 1]
+        text = np.frombuffer(data, dtype=np.uint8)[int(offs[0]):int(offs[-1])].tobytes()
+        if any(bytes([ch]) in text for ch in chars):
+            return True
+    return False
 
 
 def _all_match(values, pattern):
     return bool(pc.all(pc.match_substring_regex(values, f"^(?:{pattern})$")).as_py())
+
+
+def _castable(values):
+    try:
+        pc.cast(values, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
 
 
 def _missing_masks(s):
@@ -1276,16 +1433,23 @@ def _analyse_numbers(raw):
     if n == 0:
         info["numeric_possible"] = False
         return info
-    try:
-        floats = pc.cast(raw, pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        floats = None
+    if not (pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type)):
+        # converted by the CSV reader (every value a plain number or blank)
+        fraction = pa.types.is_floating(raw.type)
+        info.update(fast=True, preparsed=True, fraction=fraction, numeric_possible=True,
+                    dot_fit=True, comma_fit=not fraction, n_values=n - raw.null_count)
+        return info
+    floats = None
+    if _castable(raw.slice(0, 1000)):  # a failing cast costs a full pass: try a slice first
+        try:
+            floats = pc.cast(raw, pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            floats = None
     if floats is not None:
         # every value is a plain number written with a dot (or an integer): no blanks, no units
         codes = _count(pc.match_substring_regex(raw, _LEADING_ZERO_RE))
         if codes <= CODE_SHARE * n:
-            chars = _char_bytes(raw)
-            fraction = bool(np.isin(chars, np.frombuffer(b".eEnN", dtype=np.uint8)).any())
+            fraction = _has_any_byte(raw, b".eEnN")
             # "1.000" is also a decimal-comma number: such columns take the general path, where
             # the file's decimal mark decides (a column whose first 1,000 values are not all
             # comma-compatible is a dot column: no decimal-comma file starts that way)
@@ -1296,6 +1460,16 @@ def _analyse_numbers(raw):
                             dot_fit=True, comma_fit=not fraction, n_values=n)
                 return info
         del floats
+
+    # values starting with a letter that are not NA tokens can be neither numbers nor dates: when
+    # there are more than 2% of them the column is text (or boolean), decided in few passes
+    first = pc.utf8_slice_codeunits(raw, 0, 1)
+    letterish = pc.invert(pc.is_in(first, value_set=_NOT_LETTER_STARTS))
+    if _count(letterish) > _allowed_bad(n) and \
+            _count(pc.and_(letterish, pc.invert(pc.is_in(raw, value_set=_NA_SET)))) > _allowed_bad(n):
+        info.update(numeric_possible=False, text_only=True)  # trimmed when typed (memory)
+        return info
+    del first, letterish
 
     s = pc.utf8_trim_whitespace(raw)
     blank, tokens, missing = _missing_masks(s)
@@ -1370,6 +1544,15 @@ def _type_column(raw, info, decimal):
     n = len(raw)
     if n == 0:
         return _Col(pd.Series(pd.array([], dtype="str")), "text")
+    if info.get("preparsed"):
+        arr = raw.to_numpy() if raw.null_count == 0 else \
+            pc.cast(raw, pa.float64()).to_numpy(zero_copy_only=False)
+        if not info["fraction"]:
+            if len(arr) and np.nanmax(np.abs(arr)) > 2**53:
+                text = pc.cast(raw, pa.string())
+                return _Col(_as_text(text, pc.is_null(text)), "text")
+            return _Col(pd.Series(arr), "integer")
+        return _Col(pd.Series(arr), "float")
     if info["fast"]:
         arr = info["floats"].to_numpy(zero_copy_only=False)
         if not info["fraction"]:
@@ -1378,6 +1561,9 @@ def _type_column(raw, info, decimal):
             return _Col(pd.Series(arr.astype("int64")), "integer")
         return _Col(pd.Series(arr), "float")
 
+    if info.get("text_only"):
+        trimmed = pc.utf8_trim_whitespace(raw)
+        return _text_or_boolean(trimmed, pc.equal(trimmed, ""))
     s, blank, tokens, missing = info["s"], info["blank"], info["tokens"], info["missing"]
     if info["n_values"] == 0:
         if _count(blank) == n:
@@ -1424,8 +1610,26 @@ def _type_column(raw, info, decimal):
     return _Col(_as_text(s, blank), "text")
 
 
+def _text_or_boolean(s, blank):
+    """A column of words: booleans when every non-blank value is true/false, else text."""
+    sample = pc.utf8_lower(pc.filter(s.slice(0, 2000), pc.invert(blank.slice(0, 2000))))
+    if len(sample) and set(pc.unique(sample).to_pylist()) <= {"true", "false"}:
+        values = pc.filter(s, pc.invert(blank))
+        lower = pc.utf8_lower(values)
+        if set(pc.unique(lower).to_pylist()) <= {"true", "false"}:
+            kept = pc.if_else(blank, pa.scalar(None, pa.string()), s)
+            flags = pc.equal(pc.utf8_lower(kept), "true")
+            return _Col(pd.Series(flags.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)),
+                        "boolean")
+    return _Col(_as_text(s, blank), "text")
+
+
 def _date_column(s, missing, n_values, decimal):
-    """A date column (few bad values allowed), with the day/month order decided on evidence."""
+    """A date column (few bad values allowed), with the day/month order decided on evidence.
+
+    Distinct values are parsed once (a column of a million dates has a few thousand distinct
+    ones) and every count is weighted by how often the value occurs: evidence is over all rows.
+    """
     allowed = _allowed_bad(n_values)
     starts = pc.is_in(pc.utf8_slice_codeunits(s, 0, 1), value_set=_DIGITS)
     if n_values - _count(starts) > allowed:
@@ -1434,40 +1638,50 @@ def _date_column(s, missing, n_values, decimal):
     n_hint = _count(hinted)
     if n_values - n_hint > allowed or n_hint < min(BAD_MIN_GOOD, n_values):
         return None
-    candidates = pc.if_else(hinted, s, pa.scalar(None, pa.string())).to_pandas()
-    parsed, note = _parse_dates(candidates, hinted, decimal)
-    if parsed is None:
+    candidates = pc.if_else(hinted, s, pa.scalar(None, pa.string()))
+    counted = pc.value_counts(pc.drop_null(candidates))
+    uniques = counted.field("values")
+    weights = counted.field("counts").to_numpy(zero_copy_only=False).astype(np.int64)
+    parsed_unique, note = _parse_dates(uniques.to_pandas(), weights, decimal)
+    if parsed_unique is None:
         return None
-    good = parsed.notna().to_numpy()
+    unique_values = parsed_unique.to_numpy()
+    position = pc.index_in(candidates, value_set=uniques).to_numpy(zero_copy_only=False)
+    known = ~np.isnan(position) if position.dtype.kind == "f" else np.ones(len(position), bool)
+    values = np.full(len(position), np.datetime64("NaT"), dtype=unique_values.dtype)
+    values[known] = unique_values[position[known].astype(np.int64)]
+    parsed = pd.Series(values)
+    good = ~np.isnat(values)
     n_good = int(good.sum())
     n_bad = n_values - n_good
     if n_bad > allowed or (n_bad and n_good < BAD_MIN_GOOD):
         return None
     valid = pc.invert(missing).to_numpy(zero_copy_only=False)
     bad = valid & ~good
-    col = _Col(parsed, "date", [note] if note else [], bad if bad.any() else None)
-    return col
+    return _Col(parsed, "date", [note] if note else [], bad if bad.any() else None)
 
 
-def _parse_dates(values, hinted, decimal):
-    """(datetime series with NaT where a value does not parse, note or None).
+def _parse_dates(values, weights, decimal):
+    """(datetime series with NaT where a value does not parse, note or None) of distinct values
+    occurring ``weights`` times each.
 
-    ISO-like formats first (the format that parses most values wins); then day-first vs
+    ISO-like formats first (the format that parses most rows wins); then day-first vs
     month-first decided on the evidence of the whole column: values whose first number is over 12
     can only be day-first, values whose second number is over 12 only month-first.
     """
+    n_hint = int(weights.sum())
+
     def best(formats):
         chosen, count = None, -1
         for fmt in formats:
             parsed = pd.to_datetime(values, format=fmt, errors="coerce")
-            k = int(parsed.notna().sum())
+            k = int(weights[parsed.notna().to_numpy()].sum())
             if k > count:
                 chosen, count = parsed, k
             if k == n_hint:
                 break
         return chosen, count
 
-    n_hint = int(pc.sum(hinted).as_py() or 0)
     iso, iso_count = best(_DATE_FORMATS_ISO)
     if iso_count == n_hint:
         return iso, None
@@ -1475,8 +1689,8 @@ def _parse_dates(values, hinted, decimal):
     first = pc.cast(pc.struct_field(parts, [0]), pa.int64()).to_numpy(zero_copy_only=False)
     second = pc.cast(pc.struct_field(parts, [1]), pa.int64()).to_numpy(zero_copy_only=False)
     with np.errstate(invalid="ignore"):
-        day_first = int(np.nansum((first > 12) & (second <= 12)))
-        month_first = int(np.nansum((second > 12) & (first <= 12)))
+        day_first = int(weights[(first > 12) & (second <= 12)].sum())
+        month_first = int(weights[(second > 12) & (first <= 12)].sum())
     if day_first == 0 and month_first == 0 and iso_count >= n_hint - _allowed_bad(n_hint):
         return iso, None
     dmy, dmy_count = best(_DATE_FORMATS_DMY)
@@ -1527,6 +1741,8 @@ def _build_frame(names, columns, n_rows, delimiter, row_lines=None, reject_bad_v
     for i, (name, col) in enumerate(zip(names, columns)):
         typed = _type_column(col, infos.pop(name), decimal)
         columns[i] = None  # the strings of a typed column are no longer needed
+        if n_rows >= 100_000:
+            _release_memory()
         typed.series.name = name
         out[name] = typed.series
         types[name] = typed.kind
@@ -1543,7 +1759,9 @@ def _build_frame(names, columns, n_rows, delimiter, row_lines=None, reject_bad_v
             raw_values = pc.take(col, pa.array(positions)).to_pylist()
             lines = row_lines(positions) if row_lines is not None else positions + 2
             bad_parts.append((name, typed.kind, positions, lines, raw_values))
-    df = pd.DataFrame(out, columns=names, index=pd.RangeIndex(n_rows)) if names else pd.DataFrame()
+    df = pd.DataFrame(out, columns=names, index=pd.RangeIndex(n_rows), copy=False) if names \
+        else pd.DataFrame()
+    del out
     if not df.columns.is_unique:
         raise AssertionError("column names must be unique")
 
@@ -1565,6 +1783,14 @@ def _build_frame(names, columns, n_rows, delimiter, row_lines=None, reject_bad_v
     bad_values["line"] = bad_values["line"].astype("int64")
     bad_rows = np.unique(np.array([r[0] for r in records], dtype=np.int64))
     return df, types, decimal, warnings, bad_values, bad_rows
+
+
+def _release_memory():
+    """Give memory freed by pyarrow back to the system now (its allocator keeps it otherwise)."""
+    try:
+        pa.default_memory_pool().release_unused()
+    except (AttributeError, NotImplementedError):
+        pass
 
 
 def _token_note(count):
