@@ -40,6 +40,7 @@ DEFAULT_FILE = Path("/tmp/big/customers.csv")
 FLOOR = """
 import sys, time, duckdb
 con = duckdb.connect(config={"threads": 2})
+con.execute("SET enable_progress_bar = false")
 t = time.perf_counter()
 con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [sys.argv[1]])
 n = con.execute("SELECT count(*) FROM t").fetchone()[0]
@@ -69,7 +70,7 @@ def _run(code, path):
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
                          env=env, cwd=ROOT, check=True)
-    return out.stdout.split()
+    return out.stdout.strip().splitlines()[-1].split()
 
 
 def _profile_peak(path):

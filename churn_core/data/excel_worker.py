@@ -5,7 +5,8 @@ with the workbook's bytes on stdin. It caps its own address space (``RLIMIT_AS``
 before importing openpyxl, reads the sheet in read-only streaming mode (defusedxml guards against
 entity bombs when installed), and writes one JSON object on stdout::
 
-    {"sheet": name, "sheets": [...], "rows": [[excel_row, [cell text, ...]], ...]}
+    {"sheet": name, "sheets": [...], "rows": [[excel_row, [cell text, ...]], ...],
+     "formulas": {"count": n, "cells": ["B2", ...]}}   # formulas without cached values, if any
 
 or ``{"error": code, "message": text, "params": {...}}``. A workbook that exhausts memory or time
 kills only this process; the parent turns that into a clear error.
@@ -118,8 +119,58 @@ def parse(data, max_columns, sheet=None):
                     "params": {"columns": len(cells), "limit": max_columns}}
         if cells:
             rows.append([number, cells])
+    formulas = _formulas_without_values(ws)
     wb.close()
-    return {"sheet": ws.title, "sheets": names, "rows": rows}
+    out = {"sheet": ws.title, "sheets": names, "rows": rows}
+    if formulas["count"]:
+        out["formulas"] = formulas
+    return out
+
+
+FORMULA_CELLS_LISTED = 100
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def _formulas_without_values(ws):
+    """Cells holding a formula but no cached value (a workbook saved by a program that does not
+    calculate): read with ``data_only`` they are empty, so they are counted and named here.
+
+    Returns ``{"count": n, "cells": [first 100 cell references]}``.
+    """
+    result = {"count": 0, "cells": []}
+    opener = getattr(ws, "_get_source", None)
+    if opener is None:
+        return result
+    # cheap pre-check on the raw XML: most sheets have no formulas at all
+    found, tail = False, b""
+    with opener() as raw:
+        while True:
+            chunk = raw.read(1 << 20)
+            if not chunk:
+                break
+            if b"<f>" in tail + chunk or b"<f " in tail + chunk or b":f>" in tail + chunk \
+                    or b":f " in tail + chunk:
+                found = True
+                break
+            tail = chunk[-4:]
+    if not found:
+        return result
+    from xml.etree.ElementTree import iterparse
+
+    with opener() as raw:
+        for _, elem in iterparse(raw, events=("end",)):
+            if elem.tag != _MAIN_NS + "c":
+                continue
+            formula = elem.find(_MAIN_NS + "f")
+            if formula is not None:
+                value = elem.find(_MAIN_NS + "v")
+                inline = elem.find(_MAIN_NS + "is")
+                if (value is None or not (value.text or "").strip()) and inline is None:
+                    result["count"] += 1
+                    if len(result["cells"]) < FORMULA_CELLS_LISTED:
+                        result["cells"].append(elem.get("r") or "?")
+            elem.clear()
+    return result
 
 
 def main(argv=None):
