@@ -250,8 +250,9 @@ def reading_facts(load):
         with st.expander(t("data.rejects.title", count=number(load.rows_rejected)), expanded=True):
             st.caption(t("data.rejects.help"))
             shown = load.rejects.copy()
-            shown["detail"] = [t("data.detail.fields", fields=f, expected=e) if pd.notna(f) else ""
-                               for f, e in zip(shown["fields"], shown["expected"])]
+            engine_detail = shown["detail"] if "detail" in shown else pd.Series("", index=shown.index)
+            shown["detail"] = [str(d) if r == "bad_value" else t("data.detail.fields", fields=f, expected=e)
+                               for r, d, f, e in zip(shown["reason"], engine_detail, shown["fields"], shown["expected"])]
             shown["reason"] = shown["reason"].map(lambda r: t(f"data.reason.{r}"))
             shown = shown[["line", "reason", "detail", "raw"]]
             shown = shown.rename(columns={c: t(f"data.rejects.{c}") for c in shown.columns})

@@ -290,6 +290,28 @@ def test_reading_warnings_are_shown_as_text():
             in texts(at.warning))
 
 
+def test_values_that_do_not_fit_are_listed_and_their_rows_can_be_rejected():
+    rows = "".join(f"{i},{i * 10},{i % 2}\n" for i in range(1, 400))
+    data = ("id,amount,churn\n" + rows + "400,abc,1\n").encode()
+    at = make_app(PAGE)
+    at.run()
+    upload(at, "b.csv", data)
+    assert_clean(at)
+    assert ("Column amount: 1 values are not a number (line: value, e.g. 401\\: abc); they were read as missing."
+            in texts(at.warning))
+    listed = [e for e in at.expander if e.label == "1 values that do not fit their column"][0].dataframe[0].value
+    assert listed.values.tolist() == [[401, "amount", "abc", "a number"]]
+    assert workspace_of(at).df["amount"].dtype.kind == "f"
+    at.checkbox(key="data_opt_reject_bad").check().run()
+    assert_clean(at)
+    m = metrics(at)
+    assert (m["Rows in file"], m["Rows loaded"], m["Rows rejected"]) == ("400", "399", "1")
+    assert ("Column amount: 1 values are not a number (line: value, e.g. 401\\: abc); their rows were rejected."
+            in texts(at.warning))
+    shown = [e for e in at.expander if e.label == "1 rejected rows"][0].dataframe[0].value
+    assert shown.iloc[0].tolist()[:3] == [401, "A value does not fit its column", "amount: abc"]
+
+
 # ----------------------------------------------------------------------------- roles and the label guard
 
 def test_role_correction_flow():

@@ -30,3 +30,28 @@ def test_sidebar_shows_the_loaded_dataset(sample_dataset):
     at.run()
     assert not at.exception
     assert at.sidebar.caption[0].value == "Loaded: customers\\.csv (20,000 customers)"
+
+
+def test_home_links_to_the_data_page_in_both_languages():
+    for lang, label in (("en", "Start with your data"), ("zh", "从您的数据开始")):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+        at.session_state["lang"] = lang
+        at.run()
+        assert not at.exception
+        links = [(el.proto.label, el.proto.page) for el in at.get("page_link")]
+        assert links == [(label, "data")]
+
+
+def test_sidebar_escapes_the_file_name(sample_dataset):
+    from dataclasses import replace
+
+    from churn_core.workspace import Workspace
+
+    hostile = replace(sample_dataset.load, source_name="[click](http://evil.example)![x](http://evil.example/x.png)")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.session_state["lang"] = "zh"
+    at.session_state["workspace"] = Workspace().set_history(hostile, roles=sample_dataset.roles)
+    at.run()
+    assert not at.exception
+    assert at.sidebar.caption[0].value == ("已加载：\\[click\\]\\(http\\://evil\\.example\\)\\!\\[x\\]\\(http\\://evil\\.example"
+                                           "/x\\.png\\)（20,000 位客户）")
