@@ -327,6 +327,14 @@ def load_file(source, filename=None, *, max_bytes=DEFAULT_MAX_BYTES, progress=No
     return result
 
 
+def _cell_text(value):
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat(sep=" ").removesuffix(" 00:00:00")
+    return str(value)
+
+
 def _blank_bytes(data):
     """True when the file holds nothing but spaces, line breaks and NULs (no copy of a big file)."""
     blank = b" \t\r\n\x00"
@@ -348,10 +356,10 @@ def _reject_bad_rows(df, rejects, bad_rows, bad_values, row_lines, column_types,
     for line, column, value in zip(bad_values["line"], bad_values["column"], bad_values["value"]):
         by_line.setdefault(int(line), []).append((column, value))
     ncols = df.shape[1]
-    subset = df.iloc[bad_rows]
-    for (_, row), line in zip(subset.iterrows(), lines):
+    subset = {column: df[column].iloc[bad_rows].tolist() for column in df.columns}
+    for k, line in enumerate(lines):
         cells = {column: value for column, value in by_line.get(int(line), [])}
-        raw = delim.join(cells.get(c, "" if pd.isna(v) else str(v)) for c, v in row.items())
+        raw = delim.join(cells[c] if c in cells else _cell_text(subset[c][k]) for c in df.columns)
         detail = "; ".join(f"{c}: {v}" for c, v in cells.items())
         raw = raw if len(raw) <= RAW_LIMIT else raw[:RAW_LIMIT] + "…"
         rejects.append((int(line), "bad_value", detail[:RAW_LIMIT], raw, ncols, ncols))
@@ -427,6 +435,7 @@ ENCODING_ALIASES = {
     "euc-kr": "cp949", "euc_kr": "cp949", "euckr": "cp949", "uhc": "cp949", "ks_c_5601-1987": "cp949",
 }
 NUL_MAX_SHARE = 0.01  # a file with up to 1% NUL bytes (outside UTF-16/32) is text with stray NULs
+NUL_MAX_FEW = 8  # ... and a small file with a few
 _UTF8_CHUNK = 4 * 1024 * 1024
 
 
@@ -466,7 +475,7 @@ def _strip_nuls(data):
     count = data.count(b"\x00")
     if not count:
         return data, []
-    if count > NUL_MAX_SHARE * len(data):
+    if count > max(NUL_MAX_FEW, NUL_MAX_SHARE * len(data)):
         raise ChurnCoreError(
             "ingest.not_text",
             "This file is not a text table (it contains binary data). Upload a CSV or .xlsx file.",
@@ -1492,15 +1501,18 @@ def _analyse_numbers(raw):
 
     norm, negate = s, None
     if pc.any(pc.match_substring_regex(s, _UNIT_CHARS_RE)).as_py():
-        negate = pc.match_substring_regex(s, _PAREN_RE)
+        # "$1,200", "12.5%", "(1,234.56)", "$(12.50)", "($12.50)": signs off, brackets negative
+        stripped = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, _UNIT_STRIP_RE, r"\1"))
+        negate = pc.match_substring_regex(stripped, _PAREN_RE)
         if pc.any(negate).as_py():
-            norm = pc.replace_substring_regex(norm, _PAREN_RE, r"\1")
+            stripped = pc.replace_substring_regex(stripped, _PAREN_RE, r"\1")
+            stripped = pc.utf8_trim_whitespace(
+                pc.replace_substring_regex(stripped, _UNIT_STRIP_RE, r"\1"))
             info["accounting"] = _count(negate)
         else:
             negate = None
-        stripped = pc.replace_substring_regex(norm, _UNIT_STRIP_RE, r"\1")
-        info["units"] = _count(pc.not_equal(stripped, norm))
-        norm = pc.utf8_trim_whitespace(stripped)
+        info["units"] = _count(pc.match_substring_regex(s, "[$€£¥￥%]"))
+        norm = stripped
     info["negate"] = negate
     info["norm"] = norm
     dot_ok = pc.and_(pc.match_substring_regex(norm, f"^{_DOT_RE}$"), pc.invert(missing))
