@@ -45,7 +45,7 @@ from churn_core.errors import ChurnCoreError
 
 __all__ = ["check_spark", "start_session", "detect_input_format", "detect_output_format",
            "load_spark_frame", "prepare_spark_frame", "build_workspace", "compute_tier_cutoffs", "score_spark",
-           "run_score", "MODEL_FILES"]
+           "run_score", "build_package_zip", "ship_package", "MODEL_FILES"]
 
 LOCAL_MASTER = "local[2]"
 SAMPLE_ROWS = 10_000  # customers the column meanings are detected on (when no mapping is given)
@@ -156,6 +156,25 @@ def start_session(master=None, app_name="retention-studio-score", shuffle_partit
         session = SparkSession.builder.config(conf=conf).getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session, True
+
+
+def build_package_zip(directory):
+    """``churn_core.zip`` in ``directory``: the engine's sources, for executors (``addPyFile``)."""
+    import zipfile
+
+    root = Path(__file__).resolve().parents[1]
+    path = Path(directory) / "churn_core.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(root.rglob("*")):
+            if f.is_file() and "__pycache__" not in f.parts and f.suffix in (".py", ".properties"):
+                zf.write(f, f.relative_to(root.parent).as_posix())
+    return path
+
+
+def ship_package(spark):
+    """Send churn_core to the executors of a cluster (they still need requirements.txt installed)."""
+    tmp = tempfile.mkdtemp(prefix="rs_pkg_")
+    spark.sparkContext.addPyFile(str(build_package_zip(tmp)))
 
 
 # ---------------------------------------------------------------- input and output formats
@@ -430,16 +449,18 @@ def _global_rank(sdf, order, partitions):
     """``sdf`` with ``_rs_rank`` (0-based position in ``order``, which must be a total order).
 
     Range partitioning puts the rows of partition i before those of partition i + 1; a row's rank
-    is its position inside its partition plus the sizes of the partitions before it. Only the
-    partition sizes (a handful of numbers) meet in one place.
+    is its position inside its sorted partition (the low 33 bits of ``monotonically_increasing_id``,
+    as documented, taken right after the sort) plus the sizes of the partitions before it. Only the
+    partition sizes (a handful of numbers) meet in one place. Returns ``(ranked, cached)``.
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     ranged = (sdf.repartitionByRange(partitions, *order).sortWithinPartitions(*order)
-              .withColumn("_rs_part", F.spark_partition_id()))
-    ranged = ranged.withColumn("_rs_pos", F.row_number().over(
-        Window.partitionBy("_rs_part").orderBy(*order)) - 1).persist()
+              .withColumn("_rs_part", F.spark_partition_id())
+              .withColumn("_rs_pos", F.monotonically_increasing_id()
+                          - F.shiftleft(F.col("_rs_part").cast("long"), 33))
+              .persist())
     sizes = ranged.groupBy("_rs_part").agg(F.count(F.lit(1)).alias("_rs_size"))
     before = Window.orderBy("_rs_part").rowsBetween(Window.unboundedPreceding, -1)
     offsets = sizes.select("_rs_part", F.coalesce(F.sum("_rs_size").over(before), F.lit(0))
@@ -543,6 +564,8 @@ def run_score(file, model_dir, out, *, master=None, fmt=None, lang="en", high=No
     mapping = load_mapping(columns) if columns is not None else None
     _check_out(out)
     spark, created = start_session(master)
+    if not _is_local(spark.sparkContext.master):
+        ship_package(spark)
     try:
         warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
         frame, summary, cached = score_spark(spark, model_dir, file, lang=lang, high=high,

@@ -6,7 +6,9 @@ the local scoring is a change the Spark engine must follow. The Spark tests skip
 is not installed and ``RS_REQUIRE_SPARK`` is not set (CI sets it: there they fail instead).
 """
 
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import sys
@@ -102,14 +104,14 @@ def spark():
 
 @pytest.fixture(scope="module")
 def churn(tmp_path_factory):
-    """A model trained through the CLI on 3,000 customers; a scoring file of 6,000 others with a
+    """A model trained through the CLI on 2,500 customers; a scoring file of 6,000 others with a
     complaints column (so signals fire) and 500 repeated customers (so probabilities tie)."""
     if not DATASET.exists():
         pytest.fail(f"shared dataset missing: {DATASET}")
     tmp = tmp_path_factory.mktemp("spark_score")
     df = pd.read_csv(DATASET)
     train = tmp / "train.csv"
-    df.head(3000).to_csv(train, index=False)
+    df.head(2500).to_csv(train, index=False)
     model = tmp / "model"
     assert main(["train", str(train), "--out", str(model)]) == 0
     new = df.iloc[3000:9000].copy()
@@ -120,28 +122,34 @@ def churn(tmp_path_factory):
     return tmp, model, new, path
 
 
-def _score(args, capsys):
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    assert captured.err == ""
-    return json.loads(captured.out)
+def _score(args):
+    """Run the CLI; its JSON summary (it must succeed with nothing on stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(args)
+    assert code == 0, err.getvalue()
+    assert err.getvalue() == ""
+    return json.loads(out.getvalue())
 
 
-def _local(churn, capsys, path=None, extra=()):
+def _local(churn, path=None, extra=()):
     tmp, model, _, default = churn
     out = tmp / f"local_{len(list(tmp.iterdir()))}.csv"
-    summary = _score(["score", str(path or default), "--model", str(model), "--out", str(out), *extra],
-                     capsys)
+    summary = _score(["score", str(path or default), "--model", str(model), "--out", str(out), *extra])
     return summary, pd.read_csv(out, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
 
 
-def _spark(churn, capsys, out_name, path=None, extra=()):
+@pytest.fixture(scope="module")
+def local_default(churn):
+    """``score`` (local, default options) of the scoring file: computed once, in this run."""
+    return _local(churn)
+
+
+def _spark(churn, out_name, path=None, extra=()):
     tmp, model, _, default = churn
     out = tmp / out_name
     summary = _score(["score", str(path or default), "--model", str(model), "--out", str(out),
-                      "--engine", "spark", *extra], capsys)
+                      "--engine", "spark", *extra])
     if out_name.endswith(".csv"):
         parts = sorted(out.glob("part-*.csv"))
         frame = pd.concat([pd.read_csv(p, keep_default_na=False, na_values=[""]) for p in parts],
@@ -166,10 +174,10 @@ def _assert_same_scores(local, spark):
 
 
 @needs_spark
-def test_spark_parquet_matches_local_scores(spark, churn, capsys):
+def test_spark_parquet_matches_local_scores(spark, churn, local_default):
     _, _, new, _ = churn
-    local_summary, local = _local(churn, capsys)
-    summary, scores = _spark(churn, capsys, "spark.parquet")
+    local_summary, local = local_default
+    summary, scores = _spark(churn, "spark.parquet")
     _assert_same_scores(local, scores)
     assert summary["engine"] == "spark" and local_summary["engine"] == "local"
     assert {k: v for k, v in summary.items() if k not in ("engine", "out")} == \
@@ -187,34 +195,37 @@ def test_spark_parquet_matches_local_scores(spark, churn, capsys):
     assert scores["reason_1"].str.contains("raises the risk").sum() > 1000
 
 
+@pytest.fixture(scope="module")
+def parts(churn):
+    """The scoring file cut in three: CSVs matched by a glob (plus one that is not), Parquet parts."""
+    tmp, _, new, _ = churn
+    (tmp / "glob").mkdir()
+    (tmp / "pq").mkdir()
+    for i, part in enumerate([new.iloc[:2000], new.iloc[2000:4500], new.iloc[4500:]]):
+        part.to_csv(tmp / "glob" / f"customers_{i}.csv", index=False)
+        part.to_parquet(tmp / "pq" / f"part-{i}.parquet", index=False)
+    new.head(3).to_csv(tmp / "glob" / "other.csv", index=False)
+    return tmp / "glob" / "customers_*.csv", tmp / "pq"
+
+
 @needs_spark
-def test_spark_csv_with_capacities_and_chinese_reasons(spark, churn, capsys):
+def test_spark_glob_of_csvs_to_csv_with_capacities_and_chinese_reasons(spark, churn, parts):
     extra = ["--high", "250", "--medium", "600", "--lang", "zh"]
-    local_summary, local = _local(churn, capsys, extra=extra)
-    summary, scores = _spark(churn, capsys, "spark_zh.csv", extra=extra)
+    local_summary, local = _local(churn, extra=extra)   # the same rows in one file
+    summary, scores = _spark(churn, "spark_zh.csv", path=parts[0], extra=extra)
     _assert_same_scores(local, scores)
+    assert summary["rows"] == 6500
     assert summary["tiers"]["High"] == 250 and summary["tiers"]["Medium"] == 600
     assert summary["tiers"] == local_summary["tiers"]
     assert scores["reason_1"].str.contains("流失风险").sum() > 1000
 
 
 @needs_spark
-def test_spark_reads_a_glob_of_csvs_and_a_folder_of_parquet_parts(spark, churn, capsys):
-    tmp, _, new, _ = churn
-    parts = [new.iloc[:2000], new.iloc[2000:4500], new.iloc[4500:]]
-    (tmp / "glob").mkdir()
-    (tmp / "pq").mkdir()
-    for i, part in enumerate(parts):
-        part.to_csv(tmp / "glob" / f"customers_{i}.csv", index=False)
-        part.to_parquet(tmp / "pq" / f"part-{i}.parquet", index=False)
-    new.head(3).to_csv(tmp / "glob" / "other.csv", index=False)  # not matched by the glob
-    _, local = _local(churn, capsys)                                # same rows, one file
-    summary, from_glob = _spark(churn, capsys, "glob.parquet", path=tmp / "glob" / "customers_*.csv")
-    assert summary["rows"] == 6500
-    _assert_same_scores(local, from_glob)
-    summary, from_folder = _spark(churn, capsys, "folder.parquet", path=tmp / "pq")
-    assert summary["rows"] == 6500
-    _assert_same_scores(local, from_folder)
+def test_spark_reads_a_folder_of_parquet_parts(spark, churn, parts, local_default):
+    local_summary, local = local_default
+    summary, scores = _spark(churn, "folder.parquet", path=parts[1])
+    _assert_same_scores(local, scores)
+    assert summary["rows"] == 6500 and summary["tiers"] == local_summary["tiers"]
 
 
 @needs_spark
@@ -231,6 +242,16 @@ def test_spark_missing_column_exits_2_with_one_line(spark, churn, capsys):
 
 
 @needs_spark
+def test_spark_input_that_matches_nothing_exits_2_with_one_line(spark, churn, capsys):
+    tmp, model, _, _ = churn
+    capsys.readouterr()
+    code = main(["score", str(tmp / "nope_*.csv"), "--model", str(model), "--out", str(tmp / "n.parquet"),
+                 "--engine", "spark"])
+    assert code == 2
+    assert capsys.readouterr().err == f"error: No input file matches '{tmp / 'nope_*.csv'}'.\n"
+
+
+@needs_spark
 def test_spark_refuses_to_overwrite_a_folder_it_did_not_write(spark, churn, capsys):
     tmp, model, _, path = churn
     keep = tmp / "precious"
@@ -241,6 +262,19 @@ def test_spark_refuses_to_overwrite_a_folder_it_did_not_write(spark, churn, caps
     assert code == 2
     assert "is not an earlier Spark output" in capsys.readouterr().err
     assert (keep / "notes.txt").read_text() == "do not delete"
+
+
+def test_package_zip_for_executors_imports_the_engine(tmp_path):
+    import subprocess
+
+    from churn_core.scale.spark import build_package_zip
+
+    path = build_package_zip(tmp_path)
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import churn_core.modeling.scoring as s, "
+            "churn_core.scale.spark; print(s.__file__.startswith(sys.argv[1]))")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], cwd=tmp_path, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "True"
 
 
 def test_app_and_engine_do_not_import_pyspark():
