@@ -19,9 +19,11 @@ PAGES = [
     ("app.section.analysis", "pages/4_sql.py", "app.page.sql", ":material/terminal:"),
     ("app.section.model", "pages/5_model.py", "app.page.model", ":material/model_training:"),
     ("app.section.model", "pages/6_early_warning.py", "app.page.warning", ":material/notifications_active:"),
+    ("app.section.model", "pages/10_winback.py", "app.page.winback", ":material/person_add:"),
     ("app.section.model", "pages/7_drivers.py", "app.page.drivers", ":material/insights:"),
     ("app.section.action", "pages/8_simulator.py", "app.page.simulator", ":material/target:"),
     ("app.section.action", "pages/9_campaigns.py", "app.page.campaigns", ":material/science:"),
+    ("app.section.monitor", "pages/11_monitoring.py", "app.page.monitoring", ":material/monitoring:"),
 ]
 
 st.set_page_config(page_title="Retention Studio", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide")
