@@ -139,6 +139,9 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds per peer run")
     parser.add_argument("--venv", default="/tmp/peers-venv")
     parser.add_argument("--peers", default=",".join(PEERS))
+    parser.add_argument("--every-row-interactions-max", type=int, default=20_000,
+                        help="also time SHAP interaction values of every row up to this many rows (XGBoost's "
+                             "pred_interactions: about 450 s for 20k rows on a loaded 2-core machine)")
     parser.add_argument("--out", default=None, help="write the figures as JSON here")
     args = parser.parse_args(argv)
 
@@ -151,7 +154,7 @@ def main(argv=None):
     for n in [int(x) for x in args.rows.split(",") if x]:
         df = generate(rows=n, seed=7)["customers"]
         roles = detect_roles(df)
-        model, ours = time_ours(df, roles)
+        model, ours = time_ours(df, roles, interactions_all=n <= args.every_row_interactions_max)
         print(json.dumps({"rows": n, "ours": ours}), flush=True)
         data, meta = work / f"peers_{n}.parquet", work / f"peers_{n}.json"
         peer_table(model, df).to_parquet(data)
