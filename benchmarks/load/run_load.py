@@ -58,7 +58,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-RUNNING = "[data-testid='stApp'][data-test-script-state='running']"
 EXCEPTION = "[data-testid='stException']"
 NAV = "[data-testid='stSidebarNavLink']"
 
@@ -151,35 +150,26 @@ class SessionFailed(Exception):
     pass
 
 
-async def wait_idle(page, timeout_ms):
-    """Wait until the script run triggered just before has finished (twice, for follow-up reruns)."""
-    try:
-        await page.wait_for_selector(RUNNING, timeout=1500)
-    except Exception:  # noqa: BLE001 - a fast run may be over before we look
-        pass
-    await page.wait_for_selector(IDLE, timeout=timeout_ms)
-    await page.wait_for_timeout(150)
-    await page.wait_for_selector(IDLE, timeout=timeout_ms)
-
-
 WATCH_STATE = """() => {
-  const app = document.querySelector("[data-testid='stApp']");
-  if (!app || (window.__st && window.__st.app === app)) return;
-  window.__st = {app: app, running: 0, idle: 0};
-  new MutationObserver(() => {
-    const s = app.getAttribute("data-test-script-state");
-    if (s === "running") window.__st.running = performance.now();
-    else if (s === "notRunning") window.__st.idle = performance.now();
-  }).observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+  if (window.__st) return;
+  window.__st = {running: 0, idle: 0};
+  new MutationObserver((records) => {
+    for (const r of records) {
+      const s = r.target.getAttribute("data-test-script-state");
+      if (s === "running") window.__st.running = performance.now();
+      else if (s === "notRunning") window.__st.idle = performance.now();
+    }
+  }).observe(document.documentElement,
+             {attributes: true, subtree: true, attributeFilter: ["data-test-script-state"]});
 }"""
 RUN_FINISHED = """(t0) => window.__st && window.__st.running > t0 && window.__st.idle > window.__st.running
-  && document.querySelector("[data-testid='stApp']").getAttribute("data-test-script-state") === "notRunning" """
+  && !!document.querySelector("[data-testid='stApp'][data-test-script-state='notRunning']")"""
 
 
-async def timed_rerun(page, action, timeout_ms):
-    """Seconds from ``action`` (a click) until the script run it started has finished, as the
-    browser sees it (the app's script state going running -> notRunning; follow-up reruns that
-    start within 0.3 s are included)."""
+async def timed_run(page, action, timeout_ms):
+    """Seconds from ``action`` (a click, an upload) until the script run it started has finished,
+    as the browser sees it (the app's script state going running -> notRunning, watched by a
+    MutationObserver; follow-up reruns that start within 0.3 s are included)."""
     await page.evaluate(WATCH_STATE)
     t0 = await page.evaluate("performance.now()")
     await action()
@@ -187,11 +177,11 @@ async def timed_rerun(page, action, timeout_ms):
     while True:
         seen = await page.evaluate("window.__st.idle")
         await page.wait_for_timeout(300)
-        state = await page.evaluate("[window.__st.running, window.__st.idle]")
-        if state[0] > seen:  # another run started: wait for it too
+        running, idle = await page.evaluate("[window.__st.running, window.__st.idle]")
+        if running > seen:  # another run started: wait for it too
             await page.wait_for_function(RUN_FINISHED, arg=seen, timeout=timeout_ms)
             continue
-        return (state[1] - t0) / 1000.0
+        return (idle - t0) / 1000.0
 
 
 async def check_clean(page, where):
@@ -201,19 +191,20 @@ async def check_clean(page, where):
 
 
 async def goto_page(page, title, timeout_ms):
+    """Click the sidebar link ``title``; return the seconds the page's run took."""
     link = page.locator(NAV).filter(has_text=title)
     if not await link.count():
         raise SessionFailed(f"no navigation link {title!r}")
-    await link.first.click()
-    await wait_idle(page, timeout_ms)
+    seconds = await timed_run(page, link.first.click, timeout_ms)
     await check_clean(page, title)
+    return seconds
 
 
 async def main_text(page):
     return await page.locator("[data-testid='stMain']").inner_text()
 
 
-async def expect_text(page, text, where, timeout_ms=30_000):
+async def expect_text(page, text, where, timeout_ms):
     try:
         await page.locator("[data-testid='stMain']").get_by_text(text, exact=False).first.wait_for(timeout=timeout_ms)
     except Exception as exc:  # noqa: BLE001
@@ -221,8 +212,9 @@ async def expect_text(page, text, where, timeout_ms=30_000):
         raise SessionFailed(f"{where}: {text!r} not shown ({exc.__class__.__name__}); page: {body}") from None
 
 
-async def journey(browser, url, csv_path, rows, reruns, index, timeout_ms, record):
+async def journey(browser, url, csv_path, rows, reruns, index, timeout_ms, record, delay=0.0):
     """One analyst: upload, segment, train, then cached reruns. Fills ``record``."""
+    await asyncio.sleep(delay)
     context = await browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
 
     async def loopback_only(route):
@@ -244,29 +236,26 @@ async def journey(browser, url, csv_path, rows, reruns, index, timeout_ms, recor
 
         t = time.monotonic()
         await goto_page(page, "Data", timeout_ms)
-        await page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(csv_path))
-        await wait_idle(page, timeout_ms)
+        uploader = page.locator("[data-testid='stFileUploader'] input[type='file']")
+        await timed_run(page, lambda: uploader.set_input_files(str(csv_path), timeout=timeout_ms), timeout_ms)
         await check_clean(page, "upload")
-        await expect_text(page, f"{rows:,}", "upload")
+        await expect_text(page, f"{rows:,}", "upload", timeout_ms)
         steps["upload"] = time.monotonic() - t
 
         t = time.monotonic()
         await goto_page(page, "Segments", timeout_ms)
-        await page.get_by_role("button", name="Add condition").first.click()
-        await wait_idle(page, timeout_ms)
+        await timed_run(page, page.get_by_role("button", name="Add condition").first.click, timeout_ms)
         await check_clean(page, "add condition")
         name = f"load{index}"
-        await page.get_by_label("Segment name").first.fill(name)
-        await page.get_by_role("button", name="Save segment").first.click()
-        await wait_idle(page, timeout_ms)
+        await page.get_by_label("Segment name").first.fill(name, timeout=timeout_ms)
+        await timed_run(page, page.get_by_role("button", name="Save segment").first.click, timeout_ms)
         await check_clean(page, "save segment")
-        await expect_text(page, f"Saved “{name}”", "save segment")
+        await expect_text(page, f"Saved “{name}”", "save segment", timeout_ms)
         steps["segment"] = time.monotonic() - t
 
         t = time.monotonic()
         await goto_page(page, "Churn model", timeout_ms)
-        await page.get_by_role("button", name="Train the model").first.click()
-        await wait_idle(page, timeout_ms)
+        await timed_run(page, page.get_by_role("button", name="Train the model").first.click, timeout_ms)
         await check_clean(page, "train")
         await expect_text(page, "Model trained in", "train", timeout_ms)
         steps["train"] = time.monotonic() - t
@@ -274,10 +263,8 @@ async def journey(browser, url, csv_path, rows, reruns, index, timeout_ms, recor
         record["reruns"] = []
         for i in range(reruns):
             title, marker = ("Segments", "Segment") if i % 2 == 0 else ("Churn model", "Grade ")
-            link = page.locator(NAV).filter(has_text=title).first
-            seconds = await timed_rerun(page, link.click, timeout_ms)
-            await check_clean(page, f"rerun {i}")
-            await expect_text(page, marker, f"rerun {i}")
+            seconds = await goto_page(page, title, timeout_ms)
+            await expect_text(page, marker, f"rerun {i}", timeout_ms)
             record["reruns"].append(round(seconds, 3))
         record["ok"] = True
     except Exception as exc:  # noqa: BLE001 - every failure is counted and described
@@ -309,7 +296,8 @@ async def run_browser(args, url, csv_path, sampler, tmp, result):
             sampler.phase = "load"
             records = [{} for _ in range(args.sessions)]
             started = time.monotonic()
-            await asyncio.gather(*(journey(browser, url, csv_path, args.rows, args.reruns, i + 1, timeout_ms, rec)
+            await asyncio.gather(*(journey(browser, url, csv_path, args.rows, args.reruns, i + 1, timeout_ms, rec,
+                                           delay=i * args.stagger)
                                    for i, rec in enumerate(records)))
             result["load_wall_s"] = round(time.monotonic() - started, 1)
             result["sessions"] = records
@@ -369,6 +357,8 @@ def main(argv=None):
     parser.add_argument("--sessions", type=int, default=20, help="concurrent browser sessions (1-40)")
     parser.add_argument("--rows", type=int, default=2000, help="rows of sample_data/customers.csv to upload")
     parser.add_argument("--reruns", type=int, default=6, help="cached page reruns per session")
+    parser.add_argument("--stagger", type=float, default=1.0,
+                        help="seconds between session starts (all sessions then overlap)")
     parser.add_argument("--ttl", type=int, default=30, help="server.disconnectedSessionTTL in seconds")
     parser.add_argument("--settle", type=int, default=20, help="extra seconds after the TTL before measuring")
     parser.add_argument("--step-timeout", type=float, default=240.0, help="seconds per step before a session fails")

@@ -22,6 +22,7 @@ has served in its malloc arenas (see ``BENCHMARKS.md``, "Load test").
 
 import ctypes
 import ctypes.util
+import gc
 import re
 import shutil
 import sys
@@ -69,6 +70,32 @@ def release_memory():
         return False
     _LIBC.malloc_trim(0)
     return True
+
+
+RELEASE_AGAIN_AFTER_S = 5.0
+_release_timer = None
+_release_timer_lock = threading.Lock()
+
+
+def _release_later(delay_s=RELEASE_AGAIN_AFTER_S):
+    """Collect garbage and release memory once more ``delay_s`` after the last store closed.
+
+    A session's other objects (its frames, model and results in the session state) are freed just
+    after its store is closed; closes in a burst (many sessions timing out together) share one
+    timer, which restarts at each close.
+    """
+    global _release_timer
+    with _release_timer_lock:
+        if _release_timer is not None:
+            _release_timer.cancel()
+        _release_timer = threading.Timer(delay_s, _collect_and_release)
+        _release_timer.daemon = True
+        _release_timer.start()
+
+
+def _collect_and_release():
+    gc.collect()
+    release_memory()
 
 
 def quote_identifier(name):
@@ -262,7 +289,8 @@ class SessionStore:
 
     def close(self, trim=True):
         """Close the database, remove the session folder when the store created it, and (``trim``)
-        return the freed memory to the OS with :func:`release_memory`."""
+        return the freed memory to the OS with :func:`release_memory`, now and again a few seconds
+        later (after the session's other objects are gone)."""
         if self._closed:
             return
         self._closed = True
@@ -274,6 +302,7 @@ class SessionStore:
                 shutil.rmtree(self.root_dir, ignore_errors=True)
             if trim:
                 release_memory()
+                _release_later()
 
     def __enter__(self):
         return self
