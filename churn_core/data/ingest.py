@@ -1251,6 +1251,11 @@ def _blank_mask(col):
     return pc.is_null(col)
 
 
+# the system allocator: buffers freed while the columns are typed go back to malloc, where the
+# typed numpy arrays come from (pyarrow's default pool keeps them for itself)
+_POOL = pa.system_memory_pool()
+
+
 def _read_body(pacsv, body, names, types, delimiter, on_invalid):
     return pacsv.read_csv(
         body if isinstance(body, pa.NativeFile) else pa.BufferReader(body),
@@ -1263,6 +1268,7 @@ def _read_body(pacsv, body, names, types, delimiter, on_invalid):
             column_types=types, null_values=[""], true_values=[], false_values=[],
             strings_can_be_null=False, quoted_strings_can_be_null=False,
         ),
+        memory_pool=_POOL,
     )
 
 
@@ -1798,11 +1804,29 @@ def _build_frame(names, columns, n_rows, delimiter, row_lines=None, reject_bad_v
 
 
 def _release_memory():
-    """Give memory freed by pyarrow back to the system now (its allocator keeps it otherwise)."""
+    """Give memory freed while typing back to the system now (allocators keep it otherwise, and
+    the peak of a million-row load would hold the strings and the typed columns at once)."""
+    for pool in {id(_POOL): _POOL, id(pa.default_memory_pool()): pa.default_memory_pool()}.values():
+        try:
+            pool.release_unused()
+        except (AttributeError, NotImplementedError):
+            pass
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc():
     try:
-        pa.default_memory_pool().release_unused()
-    except (AttributeError, NotImplementedError):
-        pass
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # noqa: B018 - glibc only
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _libc() if sys.platform.startswith("linux") else None
 
 
 def _token_note(count):
