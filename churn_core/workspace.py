@@ -246,7 +246,7 @@ class Workspace:
     # ------------------------------------------------------------------ roles, meanings, settings
     def set_label(self, column, positive=None):
         """Make ``column`` the one churn label (``None`` removes it); forgets a model of another label."""
-        from churn_core.data.roles import coerce_positive, detect_positive
+        from churn_core.data.roles import coerce_positive, detect_positive, validate_label
 
         self._require_data()
         if column is not None:
@@ -254,6 +254,7 @@ class Workspace:
                 raise ChurnCoreError("roles.unknown_column", f"There is no column {column!r} in the file.",
                                      column=str(column))
             series = self.df[column]
+            validate_label(series, column)
             positive = coerce_positive(series, positive) if positive is not None else detect_positive(series)
         roles = self.roles_.with_label(column, positive)
         self.set_roles(roles)
@@ -495,9 +496,10 @@ class Workspace:
         if todo:
             if len(todo) == len(frame):
                 got = compute_top_reasons(model, frame, k=k, lang=lang, with_details=True,
-                                          explanation=self.explanation(which))
+                                          explanation=self.explanation(which), meanings=self.meanings_)
             else:
-                got = compute_top_reasons(model, frame.loc[todo], k=k, lang=lang, with_details=True)
+                got = compute_top_reasons(model, frame.loc[todo], k=k, lang=lang, with_details=True,
+                                          meanings=self.meanings_)
             for i, row in zip(got.index, got.to_dict("records")):
                 store[i] = row
         return pd.DataFrame([store[i] for i in idx], index=idx)
@@ -520,7 +522,8 @@ class Workspace:
         def compute():
             frame = self._frame(which)
             rows = score_rows(model, frame, lang=lang, explanation=self.explanation(which),
-                              signal_columns=self.signal_columns(), thresholds=self.settings.signals)
+                              signal_columns=self.signal_columns(), thresholds=self.settings.signals,
+                              meanings=self.meanings_)
             if which == "book":
                 rows["status"] = "active"
             return assign_tiers(rows, self.settings.tiers)

@@ -509,3 +509,27 @@ def preferred_id_column(id_columns):
         if _CUSTOMER_WORDS.search(str(col).lower()):
             return col
     return ids[0] if ids else None
+
+
+MAX_LABEL_VALUES = 20
+
+
+def validate_label(series, column):
+    """Check that ``series`` can be a churn label; raise an error that names the problem.
+
+    A label needs two to :data:`MAX_LABEL_VALUES` distinct values (customers who left and who
+    stayed); one value is named with the column, too many values means it is not a yes/no column.
+    """
+    values = pd.unique(series.dropna())
+    if len(values) == 0:
+        raise ChurnCoreError("roles.label_empty", f"The churn column {column!r} is empty.", column=str(column))
+    if len(values) == 1:
+        only = values[0].item() if hasattr(values[0], "item") else values[0]
+        raise ChurnCoreError("roles.label_one_class",
+                             f"The churn column {column!r} has only one value ({only!r}): the model needs "
+                             "customers who left and customers who stayed.", column=str(column), value=str(only))
+    if len(values) > MAX_LABEL_VALUES:
+        raise ChurnCoreError("roles.label_too_many_values",
+                             f"The churn column {column!r} has {len(values)} different values; a churn column "
+                             f"has two (left / stayed), at most {MAX_LABEL_VALUES}. Choose another column.",
+                             column=str(column), values=len(values))

@@ -51,15 +51,16 @@ def score_rows(model, df, lang="en", explanation=None, signal_columns=None, thre
     from churn_core.explain import compute_top_reasons
     from churn_core.modeling.warning import signal_columns_from_meanings
 
-    if signal_columns is None:
-        if meanings is None:
-            from churn_core.data.meanings import detect_meanings
+    if meanings is None:
+        from churn_core.data.meanings import detect_meanings
 
-            meanings = detect_meanings(df)
+        meanings = detect_meanings(df)
+    if signal_columns is None:
         signal_columns = signal_columns_from_meanings(meanings)
 
     proba = model.predict_proba(df)
-    reasons = compute_top_reasons(model, df, k=3, lang=lang, explanation=explanation, with_details=True)
+    reasons = compute_top_reasons(model, df, k=3, lang=lang, explanation=explanation, with_details=True,
+                                  meanings=meanings)
     signals = compute_signals(df, thresholds=thresholds, columns=signal_columns)
     out = pd.DataFrame(index=df.index)
     if model.id_column_ and model.id_column_ in df.columns:

@@ -28,7 +28,8 @@ def trained(tmp_path_factory):
 def test_train_writes_all_files(trained):
     _, out, _ = trained
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["booster.ubj", "drivers.csv", "evaluation.npz", "metrics.json", "model.json", "scores.csv"]
+    assert names == ["booster.ubj", "columns.json", "drivers.csv", "evaluation.npz", "metrics.json", "model.json",
+                     "scores.csv", "watchlist.csv", "winback.csv"]
 
 
 def test_metrics_json_keys_and_values(trained):
@@ -125,7 +126,8 @@ def test_train_one_class_exits_2(tmp_path, capsys):
     pd.DataFrame({"id": range(50), "x": range(50), "churned": [0] * 50}).to_csv(path, index=False)
     assert main(["train", str(path), "--label", "churned", "--out", str(tmp_path / "m")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1 and "one class" in err
+    assert err == ("error: The churn column 'churned' has only one value (0): the model needs customers who left "
+                   "and customers who stayed.\n")
 
 
 def test_train_unknown_label_exits_2(tmp_path, capsys):
