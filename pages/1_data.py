@@ -410,10 +410,9 @@ def suspected_leaks(ws):
 # ----------------------------------------------------------------------------- 3. column meanings
 
 def meanings_table(ws):
-    """One row per column (label and ids aside): its meaning, how sure, flags and money margin."""
+    """One row per column (label and ids aside): its meaning, how sure, actionable, protected."""
     cm = ws.meanings_
     skip = {ws.roles_.label, *ws.roles_.id_columns}
-    money = cm.money()
     rows = []
     for info in cm.infos:
         if info.column in skip:
@@ -421,13 +420,20 @@ def meanings_table(ws):
         sure = "" if info.meaning is None else t("data.meanings.high" if info.confidence >= 0.95
                                                  else "data.meanings.medium")
         rows.append({"column": info.column, "meaning": meaning_name(info.meaning), "sure": sure,
-                     "actionable": bool(info.actionable), "protected": bool(info.protected),
-                     "margin": round(money[info.column] * 100, 4) if info.column in money else None})
-    return pd.DataFrame(rows, columns=["column", "meaning", "sure", "actionable", "protected", "margin"])
+                     "actionable": bool(info.actionable), "protected": bool(info.protected)})
+    return pd.DataFrame(rows, columns=["column", "meaning", "sure", "actionable", "protected"])
 
 
-def meanings_from_table(cm, before, after):
-    """The corrected ColumnMeanings from the edited table (meanings first, then flags and margins)."""
+def margins_table(ws):
+    """One row per money column: its meaning and yearly margin in percent."""
+    cm = ws.meanings_
+    rows = [{"column": column, "meaning": meaning_name(cm.meaning_of(column)), "margin": round(margin * 100, 4)}
+            for column, margin in cm.money().items()]
+    return pd.DataFrame(rows, columns=["column", "meaning", "margin"])
+
+
+def meanings_from_tables(cm, before, after, margins_before, margins_after):
+    """The corrected ColumnMeanings from the edited tables (meanings first, then flags, then margins)."""
     codes = {meaning_name(None): None}
     codes.update({meaning_name(code): code for code in MEANINGS})
     out = cm
@@ -442,10 +448,10 @@ def meanings_from_table(cm, before, after):
         if any(changed):
             out = out.with_flags(column, actionable=bool(new["actionable"]) if changed[0] else None,
                                  protected=bool(new["protected"]) if changed[1] else None)
-        margin = new.get("margin")
-        if out.meaning_of(column) in MONEY and margin is not None and pd.notna(margin) and (
-                old["margin"] is None or pd.isna(old["margin"]) or float(margin) != float(old["margin"])):
-            out = out.with_margin(column, float(margin) / 100)
+    for old, new in zip(margins_before.to_dict("records"), margins_after.to_dict("records")):
+        margin = new["margin"]
+        if out.meaning_of(old["column"]) in MONEY and pd.notna(margin) and float(margin) != float(old["margin"]):
+            out = out.with_margin(old["column"], float(margin) / 100)
     return out
 
 
@@ -454,9 +460,9 @@ def meanings_section(ws):
     st.caption(t("data.meanings.help"))
     before = meanings_table(ws)
     choices = [meaning_name(None)] + sorted({meaning_name(code) for code in MEANINGS})
-    key = f"data_meanings_{ws.load_.fingerprint[:12]}_{ws.meanings_.fingerprint()}_{current_lang()}"
+    state_key = f"{ws.load_.fingerprint[:12]}_{ws.meanings_.fingerprint()}_{current_lang()}"
     after = st.data_editor(
-        before, key=key, hide_index=True, width="stretch", num_rows="fixed",
+        before, key=f"data_meanings_{state_key}", hide_index=True, width="stretch", num_rows="fixed",
         column_config={
             "column": st.column_config.TextColumn(t("data.meanings.column"), disabled=True),
             "meaning": st.column_config.SelectboxColumn(t("data.meanings.meaning"), options=choices,
@@ -466,11 +472,23 @@ def meanings_section(ws):
                                                           help=t("data.meanings.actionable_help")),
             "protected": st.column_config.CheckboxColumn(t("data.meanings.protected"),
                                                          help=t("data.meanings.protected_help")),
-            "margin": st.column_config.NumberColumn(t("data.meanings.margin"), min_value=0.0, max_value=10000.0,
-                                                    format="%.2f%%", help=t("data.meanings.margin_help")),
         })
+    margins_before = margins_table(ws)
+    margins_after = margins_before
+    if len(margins_before):
+        st.markdown(f"**{t('data.margins.title')}**")
+        st.caption(t("data.meanings.margin_help"))
+        margins_after = st.data_editor(
+            margins_before, key=f"data_margins_{state_key}", hide_index=True, width="stretch", num_rows="fixed",
+            column_config={
+                "column": st.column_config.TextColumn(t("data.meanings.column"), disabled=True),
+                "meaning": st.column_config.TextColumn(t("data.meanings.meaning"), disabled=True),
+                "margin": st.column_config.NumberColumn(t("data.meanings.margin"), min_value=0.0, max_value=10000.0,
+                                                        format="%.2f%%", required=True,
+                                                        help=t("data.meanings.margin_help")),
+            })
     if st.button(t("data.meanings.apply"), key="data_meanings_apply", icon=":material/check:"):
-        state.set_meanings(meanings_from_table(ws.meanings_, before, after))
+        state.set_meanings(meanings_from_tables(ws.meanings_, before, after, margins_before, margins_after))
         st.session_state[MAPPING_MESSAGE_KEY] = ("applied", None)
         st.rerun()
     mapping_files(ws)
@@ -626,13 +644,23 @@ def profile_table(ds):
         prof[c] = prof[c].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else
                               (number(v, 2) if isinstance(v, float) else str(v)))
     prof["top"] = prof["top"].fillna("")
+    prof["missing_pct"] = prof["missing_pct"] / 100  # shown as a percentage
     return prof.rename(columns={c: t(f"data.profile.{c}") for c in prof.columns})
+
+
+def counts_config(*keys, percent=()):
+    """Thousands separators for counts, percentages for rates (the browser's locale)."""
+    config = {t(k): st.column_config.NumberColumn(format="localized") for k in keys}
+    config.update({t(k): st.column_config.NumberColumn(format="percent") for k in percent})
+    return config
 
 
 def profile_section(ds):
     st.subheader(t("data.profile.title"))
     shown = profile_table(ds)
-    st.dataframe(shown, hide_index=True, width="stretch")
+    st.dataframe(shown, hide_index=True, width="stretch",
+                 column_config=counts_config("data.profile.missing", "data.profile.distinct",
+                                             "data.profile.top_count", percent=("data.profile.missing_pct",)))
     ui.download_buttons(shown, "column_profile", key="data_profile")
 
     roles = ds.roles
@@ -660,12 +688,13 @@ def profile_section(ds):
     st.altair_chart(chart, width="stretch")
     if overall is not None:
         st.caption(t("data.churn_by.overall", rate=pct(overall)))
-    table = frame.assign(value=frame["value"].map(lambda v: names.get(v, v)),
-                         churn_rate=(frame["churn_rate"] * 100).round(1))
+    table = frame.assign(value=frame["value"].map(lambda v: names.get(v, v)))
     table = table[["value", "customers", "churned", "churn_rate"]].rename(columns={
         "value": str(column), "customers": t("data.churn_by.customers"),
-        "churned": t("data.churn_by.churned"), "churn_rate": t("data.churn_by.rate_pct")})
-    st.dataframe(table, hide_index=True, width="stretch")
+        "churned": t("data.churn_by.churned"), "churn_rate": t("data.churn_by.rate")})
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config=counts_config("data.churn_by.customers", "data.churn_by.churned",
+                                             percent=("data.churn_by.rate",)))
 
 
 # ----------------------------------------------------------------------------- the page

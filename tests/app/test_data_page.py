@@ -74,14 +74,16 @@ def loaded_small_bank(lang="en", frame=None, name="bank.csv"):
     return at
 
 
-def meanings_editor_key(at, lang="en"):
+def editor_key(at, table, lang="en"):
     ws = workspace_of(at)
-    return f"data_meanings_{ws.load_.fingerprint[:12]}_{ws.meanings_.fingerprint()}_{lang}"
+    return f"data_{table}_{ws.load_.fingerprint[:12]}_{ws.meanings_.fingerprint()}_{lang}"
 
 
-def edit_meanings(at, edits, lang="en"):
-    """Edit the meanings table like a user (``{row: {field: value}}``) and press Apply."""
-    at.session_state[meanings_editor_key(at, lang)] = {"edited_rows": edits, "added_rows": [], "deleted_rows": []}
+def edit_meanings(at, edits, lang="en", margins=None):
+    """Edit the meanings (and margins) tables like a user (``{row: {field: value}}``) and press Apply."""
+    for table, rows in (("meanings", edits), ("margins", margins)):
+        if rows:
+            at.session_state[editor_key(at, table, lang)] = {"edited_rows": rows, "added_rows": [], "deleted_rows": []}
     at.run()
     at.button(key="data_meanings_apply").click().run()
     assert_clean(at)
@@ -143,7 +145,7 @@ def test_chinese_mode_offers_the_chinese_sample_first_and_loads_it():
     assert_clean(at)
     assert [b.label for b in at.button][:2] == ["使用中文示例数据（GBK）", "使用示例数据"]
     assert at.button(key="data_use_sample_zh").proto.type == "primary"
-    assert "把 CSV 或 Excel（.xlsx）文件拖到下面的框里，或点击“Browse files”选择文件。" in texts(at.caption)
+    assert "把 CSV 或 Excel（.xlsx）文件拖到下面的框里，或点击“Upload”选择文件。" in texts(at.caption)
     at.button(key="data_use_sample_zh").click().run()
     assert_clean(at)
     m = metrics(at)
@@ -407,9 +409,10 @@ def test_the_meanings_editor_changes_a_meaning_and_every_page_follows(lang, gend
         ["年龄", "性别", "账户余额", "持有产品数", "投诉次数"]
     assert table["meaning"].tolist() == names
     assert table["protected"].tolist() == [True, True, False, False, False]
-    assert table["margin"].tolist()[2] == pytest.approx(1.5)
+    margins = at.data_editor[1].value
+    assert margins.values.tolist() == [["balance", names[2], 1.5]]
     # gender means nothing, complaints are no longer actionable, balance earns 2% a year
-    edit_meanings(at, {1: {"meaning": gender_none}, 4: {"actionable": False}, 2: {"margin": 2.0}}, lang)
+    edit_meanings(at, {1: {"meaning": gender_none}, 4: {"actionable": False}}, lang, margins={0: {"margin": 2.0}})
     ws = workspace_of(at)
     assert ws.meanings_.meaning_of("gender") is None
     assert ws.meanings_.is_actionable("complaints") is False
@@ -453,7 +456,7 @@ def captured_downloads(monkeypatch):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_mapping_json_round_trip(lang, captured_downloads):
     at = loaded_small_bank(lang)
-    edit_meanings(at, {0: {"protected": False}, 2: {"margin": 3.0}}, lang)
+    edit_meanings(at, {0: {"protected": False}}, lang, margins={0: {"margin": 3.0}})
     saved = workspace_of(at).mapping()
     data = captured_downloads["column_mapping.json"]
     assert json.loads(data.decode("utf-8")) == json.loads(json.dumps(saved))
