@@ -89,7 +89,8 @@ def run_steps(steps, args):
     py = sys.executable
     csv = ensure_big(args.data, args.rows) if {"ingest", "train", "pages"} & set(steps) else None
     if "ingest" in steps and (BENCH / "bench_ingest.py").exists():
-        run([py, BENCH / "bench_ingest.py", csv], out_txt=RESULTS / "ingest.txt", timeout=3600)
+        run([py, BENCH / "bench_ingest.py", "--file", csv, "--out", RESULTS / "ingest.json"],
+            out_txt=RESULTS / "ingest.txt", timeout=3600)
     if "train" in steps:
         run([py, BENCH / "bench_train.py", "--file", csv, "--best", "--out", RESULTS / "train.json"])
     if "simulate" in steps:
@@ -105,10 +106,9 @@ def run_steps(steps, args):
         run([py, BENCH / "bench_install.py", "--git-rev", args.install_before, "--out", RESULTS / "install.json"])
     load_dir = BENCH / "load"
     if "load" in steps and load_dir.is_dir():
-        entry = next((p for p in (load_dir / "run.py", load_dir / "run_load.py", load_dir / "__main__.py")
-                      if p.exists()), None)
+        entry = next((p for p in (load_dir / "run_load.py", load_dir / "run.py") if p.exists()), None)
         if entry is not None:
-            run([py, entry], out_txt=RESULTS / "load.txt", timeout=3600)
+            run([py, entry, "--out", RESULTS / "load.json"], out_txt=RESULTS / "load.txt", timeout=3600)
 
 
 # ------------------------------------------------------------------ rendering
@@ -133,8 +133,16 @@ def render_scale(m):
              + f". Load average when rendered: {m['load_average']} (the machine is shared: wall times "
              "are inflated when others run tests; ratios come from one run).", "",
              "| goal | figure | measured | floor | ratio | target | met |", "|---|---|---|---|---|---|---|"]
-    tr = _load("train")
     notes = []
+    ing = _load("ingest")
+    if ing:
+        lines.append(f"| 1 | 1M-row upload to the typed table ({ing['csv_bytes'] / 2**20:.0f} MB CSV, median of "
+                     f"{ing['reps']}) | {_s(ing['upload_s'], 2)} | DuckDB `read_csv` {_s(ing['floor_duckdb_s'], 2)} | "
+                     f"{ing['ratio_upload_vs_floor']:.2f}× | ≤ 4× | {'yes' if ing['ratio_upload_vs_floor'] <= 4 else 'no'} |")
+        lines.append(f"| 1 | peak memory of `profile` | {ing['profile_peak_rss_bytes'] / 2**20:,.0f} MB | "
+                     f"CSV {ing['csv_bytes'] / 2**20:,.0f} MB | {ing['ratio_profile_peak_vs_csv']:.2f}× | ≤ 4× | "
+                     f"{'yes' if ing['ratio_profile_peak_vs_csv'] <= 4 else 'no'} |")
+    tr = _load("train")
     if tr:
         o, f = tr["ours"], tr.get("floor")
         ratio = o["wall_s"] / f["total_s"] if f else None
@@ -182,9 +190,9 @@ def render_scale(m):
         notes.append("Largest packages of the fresh install (MB): "
                      + ", ".join(f"{k} {v}" for k, v in now.get("largest_mb", {}).items()) + ".")
     for name, title in (("ingest", "Ingestion (goal 1)"), ("load", "Load test")):
-        if (RESULTS / f"{name}.txt").exists():
-            notes.append(f"{title}: raw output in `benchmarks/results/{name}.txt` (its own section, if any, "
-                         "is written by that benchmark).")
+        if (RESULTS / f"{name}.txt").exists() or (RESULTS / f"{name}.json").exists():
+            notes.append(f"{title}: full record in `benchmarks/results/{name}.json` (its own section, if any, "
+                         "is written by its owner).")
     if notes:
         lines += [""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
