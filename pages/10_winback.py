@@ -58,7 +58,8 @@ def winback_frame(ws, wb, export=False):
             continue
         out[t(f"monitoring.winback.reason_{j}")] = wb[f"reason_{j}"].fillna("").to_numpy()
         if export:
-            out[t(f"monitoring.winback.cause_{j}")] = [cause_word(c) if c else "" for c in wb[f"cause_{j}"]]
+            out[t(f"monitoring.winback.cause_{j}")] = [cause_word(c) if isinstance(c, str) and c else ""
+                                                       for c in wb[f"cause_{j}"]]
             out[t(f"monitoring.winback.points_{j}")] = pd.to_numeric(wb[f"points_{j}"], errors="coerce").round(2).to_numpy()
     out[t("monitoring.winback.offer")] = wb["offer_name"].to_numpy()
     cost = wb["offer_cost"].to_numpy(dtype=float)
