@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from churn_core.errors import ChurnCoreError
 from churn_core.sharing.formatting import number
 from studio import state, ui
 from studio.i18n import language_switch, t
@@ -47,6 +48,13 @@ def sidebar_status():
     if ws.current_ is not None:
         st.sidebar.caption(t("app.current_loaded", name=ui.escape_md(ws.current_.source_name),
                              rows=number(ws.current_.rows_loaded)))
+        return
+    try:
+        book = ws.describe_book()
+    except ChurnCoreError:
+        return
+    st.sidebar.caption(t(f"app.book.{book['source']}", customers=number(book["customers"]),
+                         snapshot=book["snapshot"] or "–"))
 
 
 sidebar_status()

@@ -116,9 +116,15 @@ def read_and_keep(source, filename, source_key, **options):
     st.session_state.pop(ERROR_KEY, None)
     st.session_state[LOADED_KEY] = source_key
     ws = state.get_workspace()
-    new = not ws.has_data or ws.load_.fingerprint != load.fingerprint
-    state.set_dataset(load, None)
-    if new:
+    same_table = ws.has_data and ws.load_.fingerprint == load.fingerprint and \
+        list(ws.df.columns) == list(load.df.columns)
+    if same_table:
+        # the same file read again (other reading options): keep the user's label and meanings
+        roles, meanings = ws.roles_, ws.meanings_
+        state.set_dataset(load, roles)
+        state.set_meanings(meanings)
+    else:
+        state.set_dataset(load, None)
         set_label_confirmed(ws, False)  # a detected label is a guess until the user confirms it
     st.rerun()  # so the sidebar (drawn before this page) shows the new dataset
 

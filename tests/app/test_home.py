@@ -30,6 +30,8 @@ def test_sidebar_shows_the_loaded_dataset(sample_dataset):
     at.run()
     assert not at.exception
     assert at.sidebar.caption[0].value == "Loaded: customers\\.csv (20,000 customers)"
+    book = at.session_state["workspace"].describe_book()
+    assert at.sidebar.caption[1].value == f"Acting on: {book['customers']:,} active customers at 2024-12-31"
 
 
 def test_home_links_to_the_data_page_in_both_languages():
