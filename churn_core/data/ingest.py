@@ -473,14 +473,25 @@ def _codec_for(encoding):
 def _strip_nuls(data):
     """Remove a few stray NUL bytes (warned); a file full of them is binary."""
     count = data.count(b"\x00")
-    if not count:
-        return data, []
-    if count > max(NUL_MAX_FEW, NUL_MAX_SHARE * len(data)):
+    if count > max(NUL_MAX_FEW, NUL_MAX_SHARE * len(data)) or _binary_controls(data):
         raise ChurnCoreError(
             "ingest.not_text",
             "This file is not a text table (it contains binary data). Upload a CSV or .xlsx file.",
         )
+    if not count:
+        return data, []
     return data.replace(b"\x00", b""), [{"code": "ingest.nul_removed", "params": {"count": int(count)}}]
+
+
+_CONTROL_BYTES = bytes([*range(1, 9), *range(14, 32), 127])
+
+
+def _binary_controls(data):
+    """True when the start of the file holds more control bytes than any text would: no candidate
+    encoding (UTF-8, GB18030, Big5, Shift-JIS, EUC-KR, cp1252) uses them inside characters."""
+    sample = data[:100_000]
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    return controls > max(2, 0.01 * len(sample))
 
 
 def _valid_utf8(data):
@@ -643,9 +654,11 @@ def _japanese_score(text):
     if not chars:
         return 1.0
     kana = sum(1 for ch in chars if "\u3041" <= ch <= "\u30ff")
+    good = sum(1 for ch in chars if "\u3041" <= ch <= "\u30ff" or ch in _COMMON_HAN or ch in _JA_KANJI
+               or ch in _JA_PUNCT)
     if kana < 0.1 * len(chars):
-        return 0.0
-    good = sum(1 for ch in chars if "\u3041" <= ch <= "\u30ff" or ch in _COMMON_HAN or ch in _JA_PUNCT)
+        # kanji only (a header such as 顧客番号,残高): a notch below the Chinese reading on a tie
+        return 0.9 * good / len(chars)
     return good / len(chars)
 
 
@@ -667,6 +680,8 @@ _CJK_CANDIDATES = (
     ("shift_jis", "cp932", _japanese_score),
     ("euc-kr", "cp949", _korean_score),
 )
+_JA_KANJI = set("顧客番号残高年齢支店開設日氏名解約口座預金取引円様株式会社都道府県区町村銀行窓口融資"
+                "貸付返済普通当座定期積立振込引落手数料契約更新満期利息為替外貨")
 _JA_PUNCT = set("、。「」『』・ー〜！？（）：；％＋－．／　")
 # ~500 frequent Hangul syllables (plus those of bank/customer file words): real Korean text has
 # most of its syllables here, Chinese bytes read as EUC-KR a small share.

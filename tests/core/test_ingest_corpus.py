@@ -99,7 +99,7 @@ CASES = [
     ("utf8-one-broken-byte", _raw("t.csv", ZH.encode() * 1 + "C004,男,北京,1,否\n".encode()[:-4] + b"\xe5\n"),
      (4, 4, 0)),
     ("bom-but-not-utf8", _raw("t.csv", codecs.BOM_UTF8 + b"a,b\n\xff\xfe,1\n"), "ingest.bad_encoding"),
-    ("binary-garbage", _raw("t.csv", bytes(range(256)) * 16), "ingest.unknown_encoding"),
+    ("binary-garbage", _raw("t.csv", bytes(range(256)) * 16), "ingest.not_text"),
     ("binary-with-many-nuls", _raw("t.csv", bytes(range(256)) * 16 + b"\x00" * 100), "ingest.not_text"),
     # ---- delimiters and dialects -----------------------------------------------------------
     ("semicolon", _text("t.csv", EN.replace(",", ";")), (3, 3, 0)),
