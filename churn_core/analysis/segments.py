@@ -904,7 +904,9 @@ def _metric_exprs(cols):
         params += fparams
     if cols.active:
         q = quote_ident(cols.active)
-        exprs.append(f"AVG(CASE WHEN {q} IS NULL THEN NULL WHEN CAST({q} AS INTEGER) = 0 THEN 1.0 ELSE 0.0 END) AS share_inactive")
+        held, hparams = held_sql([cols.active])  # 0/1, true/false or yes/no
+        exprs.append(f"AVG(CASE WHEN {q} IS NULL THEN NULL WHEN {held} = 0 THEN 1.0 ELSE 0.0 END) AS share_inactive")
+        params += hparams
     if cols.complaints:
         q = quote_ident(cols.complaints)
         exprs += [f"AVG({q}) AS complaints_per_customer",
@@ -1003,7 +1005,7 @@ def compute_profiles(store, cols, segmentation, segment=None, table=TABLE):
     src = table
     sql, params = group_sql(cols, exprs, segmentation.keys(), params, segment, src)
     if any(isinstance(d, Banding) and d.column == "__n_products" for d in segmentation.dims):
-        total = " + ".join(f"COALESCE(CAST({quote_ident(c)} AS INTEGER), 0)" for c in cols.product_flags)
+        total = " + ".join(f"COALESCE(TRY_CAST({quote_ident(c)} AS DOUBLE), 0)" for c in cols.product_flags)
         sql = sql.replace(f"FROM {quote_ident(table)}", f"FROM (SELECT *, {total} AS __n_products FROM {quote_ident(table)})", 1)
     frame = store.query(sql, params)
     for d in segmentation.dims:

@@ -162,11 +162,12 @@ def valued_sql(cols, assumptions, grouping=None, use_proba=False, segment=None, 
     model_p = "m.__p_model" if use_proba else "NULL"
     select_keys = "".join(e + ", " for e in dim_exprs)
     partition = ("PARTITION BY " + ", ".join(quote_ident(k) for k in keys)) if keys else ""
-    extra = []
+    extra, eparams = [], []
     if cols.tenure:
         extra.append(f"CAST(c.{quote_ident(cols.tenure)} AS DOUBLE) AS __tenure")
     if cols.active:
-        extra.append(f"CASE WHEN c.{quote_ident(cols.active)} IS NULL THEN NULL WHEN CAST(c.{quote_ident(cols.active)} AS INTEGER) = 0 THEN 0.0 ELSE 1.0 END AS __active")
+        held, eparams = held_sql([cols.active], alias="c")  # 0/1, true/false or yes/no
+        extra.append(f"CASE WHEN c.{quote_ident(cols.active)} IS NULL THEN NULL WHEN {held} = 0 THEN 0.0 ELSE 1.0 END AS __active")
     if cols.balance_trend:
         extra.append(f"CAST(c.{quote_ident(cols.balance_trend)} AS DOUBLE) AS __balance_trend")
     if cols.transactions and cols.transactions_prev:
@@ -187,7 +188,7 @@ SELECT *,
   CASE WHEN abs(1 - __q) < 1e-12 THEN __contribution * ? ELSE __contribution * (1 - pow(__q, ?)) / (1 - __q) END AS __ltv,
   pow(1 - LEAST(GREATEST(COALESCE(__p, 0), 0), 1), 12.0 / ?) AS __retention
 FROM valued"""
-    params = dparams + cparams + chp + wparams + [
+    params = dparams + cparams + chp + eparams + wparams + [
         float(a.churn_period_months), float(a.discount_rate), float(a.horizon_years), float(a.horizon_years),
         float(a.churn_period_months)]
     return sql, params, keys

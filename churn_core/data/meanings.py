@@ -279,8 +279,10 @@ def _is_numeric(s):
 
 
 def _two_values(s):
-    vals = pd.unique(s.dropna())
-    return 0 < len(vals) <= 2
+    vals = s.dropna()
+    if not _is_numeric(vals) and not pd.api.types.is_bool_dtype(vals):
+        vals = vals.astype(str).str.strip().str.lower()  # "Yes" and "yes " are one value
+    return 0 < len(pd.unique(vals)) <= 2
 
 
 def _is_flag(s):
@@ -310,8 +312,8 @@ def flag_values(series):
     s = series
     if pd.api.types.is_bool_dtype(s) or _is_numeric(s):
         return pd.to_numeric(s, errors="coerce").astype(float).to_numpy()
-    pos = _flag_positive(s)
-    out = (s == pos).astype(float).to_numpy() if pos is not None else np.zeros(len(s))
+    # yes/no text: the vocabulary's yes words, as the value SQL reads them (case and spaces ignored)
+    out = s.astype("string").str.strip().str.lower().isin(YES_VALUES).fillna(False).astype(float).to_numpy()
     out[s.isna().to_numpy()] = np.nan
     return out
 

@@ -365,19 +365,21 @@ def prepare_inputs(churn_probability, effects, value=None, eligibility=None, cus
 
 
 def prepare_inputs_from_frame(df, catalogue, churn_probability, effects, roles=None, segments=None, id_column=None,
-                              value=None, seed=0, meanings=None, assumptions=None):
+                              value=None, seed=0, meanings=None, assumptions=None, value_source=None):
     """:func:`prepare_inputs` from a customer table: eligibility rules, value and ids from ``df``.
 
     ``meanings`` (the session's column meanings) drive eligibility rules written with meanings and
     the customer value in money; ``assumptions`` are the Value page's
-    :class:`~churn_core.analysis.value.ValueAssumptions`.
+    :class:`~churn_core.analysis.value.ValueAssumptions`. A ``value`` computed by the caller (the
+    workspace's :func:`churn_core.analysis.value.compute_customer_value`) keeps its
+    ``value_source`` (``"contribution"``, ``"count"``; default ``"given"``).
     """
     if meanings is None:
         from churn_core.data.meanings import detect_meanings
 
         meanings = detect_meanings(df, roles)
     eligibility, warnings = compute_eligibility(df, catalogue, segments=segments, meanings=meanings)
-    value_source = "given"
+    value_source = value_source or "given"
     if value is None:
         value, value_source = compute_customer_value(df, roles, assumptions, meanings=meanings)
     ids = df[id_column].to_numpy() if id_column and id_column in df.columns else np.asarray(df.index)

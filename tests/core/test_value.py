@@ -156,3 +156,35 @@ def test_bad_probabilities(sample):
     with pytest.raises(ChurnCoreError) as info:
         V.compute_value(store, cols, proba=np.full(len(df), 1.5))
     assert info.value.code == "value.proba_range"
+
+
+def test_sql_and_pandas_value_agree_on_the_sample(sample):
+    store, df, cols = sample
+    a = V.ValueAssumptions(product_margin=75.0, cost_to_serve=30.0)
+    values = V.compute_customer_value(df, detect_meanings(df), a)
+    want, _, _ = pandas_value(df, a, pd.Series(0.1, index=df.index))
+    np.testing.assert_allclose(values, want.to_numpy(), rtol=1e-12)
+    out = V.compute_value(store, cols, a).iloc[0]
+    assert out["total_contribution"] == pytest.approx(values.sum(), rel=1e-12)
+    assert round(float(values.sum()), 2) == 86_568_311.14
+
+
+def test_yes_no_text_flags_count_as_products_and_activity(tmp_path):
+    df = pd.DataFrame({"cid": ["a", "b", "c", "d"], "churned": [1, 0, 0, 1],
+                       "has_card": ["Yes", "No", "yes", None], "has_loan": [1, 0, 1, 0],
+                       "is_active_member": ["是", "否", "是", "否"], "balance": [1000.0, None, 200.0, 0.0]})
+    meanings = detect_meanings(df)
+    assert meanings.columns("product_flag") == ["has_card", "has_loan"]
+    a = V.ValueAssumptions(product_margin=10.0, cost_to_serve=1.0)
+    values = V.compute_customer_value(df, meanings, a)
+    assert values.tolist() == [1000 * 0.015 + 2 * 10 - 1, -1.0, 200 * 0.015 + 2 * 10 - 1, -1.0]
+    store = SessionStore(root_dir=tmp_path)
+    try:
+        store.load_frame("customers", df)
+        cols = S.detect_columns(df, SimpleNamespace(roles={}, label="churned", positive=1, id_columns=["cid"]),
+                                meanings=meanings)
+        out = V.compute_value(store, cols, a).iloc[0]
+        assert out["total_contribution"] == pytest.approx(sum(values))
+        assert out["share_active"] == 0.5
+    finally:
+        store.close()
