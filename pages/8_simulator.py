@@ -1,276 +1,469 @@
-"""Retention simulator: offers, effects, targeting, what-if sliders, scenarios, one customer."""
+"""Retention simulator: with this budget, whom do we contact with which offer, and what do we keep?
+
+Acts on the workspace's book (the customers still here), with its tiers (Early warning settings),
+its customer value (Value page margins) and its objective. The plan is ``ws.plan(...)``: the one
+the CLI ``simulate`` prints for the same budget, offers, effects, draws and seed.
+
+Settings (budget, multipliers, targeting, offer catalogue) live under this page's own session keys
+(``_sim_kept``, ``_sim_catalogue``), not only under widget keys, which Streamlit drops when another
+page is shown: they survive page changes and language switches.
+"""
+
+import io
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from churn_core.errors import ChurnCoreError
 from churn_core.retention import offers as offers_mod
 from churn_core.retention import simulate as sim
-from churn_core.errors import ChurnCoreError
-from churn_core.sharing.report import build_report_html
-from churn_core.modeling.warning import compute_tiers
+from churn_core.sharing.formatting import money, number, pct
 from studio import state, ui
 from studio.i18n import current_lang, t
 
-# Above this many customers the what-if skips the re-planning that guarantees beating the baselines
-# (it costs ~2 s at 1M customers; the sliders must answer within a second).
-BEAT_BASELINES_MAX_ROWS = 200_000
+PREFIXES = ("sim_", "_sim_")
+KEPT = "_sim_kept"                # {setting: value or code}: the page's settings, kept across pages
+CATALOGUE_KEY = "_sim_catalogue"  # the user's offer catalogue
+MEASURED_KEY = "_sim_measured"    # (key, EffectMatrix) of measured campaign effects for the book
+SOURCES = ("assumed", "model", "measured")
+TARGETINGS = ("optimiser", "top_n", "tier", "segment")
+TIERS = ("High", "Medium", "Low")
+PLANS = ("optimiser", "risk", "random")
 
-st.title(t("simulator.title"))
-st.caption(t("simulator.intro"))
-dataset = state.require_dataset()
-model = state.require_model()
-df = dataset.df
-lang = current_lang()
 
-# ---------------------------------------------------------------- offer catalogue
-# the user's catalogue is kept under the page's own key: it survives a retrained model
-CATALOGUE_KEY = "simulator_catalogue"
-catalogue = st.session_state.get(CATALOGUE_KEY) or offers_mod.default_catalogue()
-st.subheader(t("simulator.offers.title"))
-st.caption(t("simulator.offers.help"))
-with st.form("sim_offers_form"):
-    edited = st.data_editor(
-        offers_mod.catalogue_to_frame(catalogue), num_rows="dynamic", hide_index=True, key="sim_offers_editor",
-        column_config={
-            "code": st.column_config.TextColumn(t("simulator.col.code"), required=True),
-            "name_en": t("simulator.col.name_en"), "name_zh": t("simulator.col.name_zh"),
-            "description_en": t("simulator.col.description_en"), "description_zh": t("simulator.col.description_zh"),
-            "unit_cost": st.column_config.NumberColumn(t("simulator.col.unit_cost"), min_value=0.0),
-            "contact_cost": st.column_config.NumberColumn(t("simulator.col.contact_cost"), min_value=0.0),
-            "take_up": st.column_config.NumberColumn(t("simulator.col.take_up"), min_value=0.0, max_value=1.0),
-            "take_up_low": st.column_config.NumberColumn(t("simulator.col.take_up_low"), min_value=0.0, max_value=1.0),
-            "take_up_high": st.column_config.NumberColumn(t("simulator.col.take_up_high"), min_value=0.0, max_value=1.0),
-            "effect_low": st.column_config.NumberColumn(t("simulator.col.effect_low"), min_value=0.0, max_value=1.0),
-            "effect_mid": st.column_config.NumberColumn(t("simulator.col.effect_mid"), min_value=0.0, max_value=1.0),
-            "effect_high": st.column_config.NumberColumn(t("simulator.col.effect_high"), min_value=0.0, max_value=1.0),
-            "eligibility": t("simulator.col.eligibility"),
-            "capacity": st.column_config.NumberColumn(t("simulator.col.capacity"), min_value=0, step=1),
-            "levers": t("simulator.col.levers"),
-        },
-    )
-    apply_offers = st.form_submit_button(t("simulator.offers.apply"), icon=":material/check:")
-if apply_offers:
+# ---------------------------------------------------------------- settings that outlive the widgets
+
+def kept():
+    return st.session_state.setdefault(KEPT, {})
+
+
+def start(key, default):
+    """Start widget ``key`` at its kept value (or ``default``); returns the key."""
+    if key not in st.session_state:
+        st.session_state[key] = kept().get(key, default)
+    return key
+
+
+def keep(key, value):
+    kept()[key] = value
+    return value
+
+
+def choose_kept(widget, label, codes, labeler, key, default, **kw):
+    """A translated choice returning a code; the code is kept, so it survives a language switch."""
+    codes = list(codes)
+    labels = [labeler(c) for c in codes]
+    current = kept().get(key, default)
+    if st.session_state.get(key) not in labels:
+        st.session_state[key] = labels[codes.index(current)] if current in codes else labels[0]
+    return keep(key, ui.choose(widget, label, codes, labeler, key, **kw))
+
+
+def multi_kept(widget, label, codes, labeler, key, default):
+    """A translated multiselect returning codes, kept across pages and languages."""
+    labels = {c: labeler(c) for c in codes}
+    picked = st.session_state.get(key)
+    if picked is None or any(p not in labels.values() for p in picked):
+        st.session_state[key] = [labels[c] for c in kept().get(key, list(default)) if c in labels]
+    chosen = widget(label, list(labels.values()), key=key, placeholder=t("app.choose_options"))
+    return keep(key, [c for c in codes if labels[c] in chosen])
+
+
+# ---------------------------------------------------------------- small formatting helpers
+
+def offer_name(catalogue, code, lang):
     try:
-        catalogue = offers_mod.catalogue_from_frame(edited)
-        st.session_state[CATALOGUE_KEY] = catalogue
-        st.success(t("simulator.offers.saved", n=len(catalogue)))
-    except ChurnCoreError as exc:
-        ui.show_error(exc)
-left, right = st.columns(2)
-uploaded = left.file_uploader(t("simulator.offers.upload"), type=["json", "csv"], key="sim_offers_upload")
-if uploaded is not None and st.session_state.get("sim_offers_upload_id") != uploaded.file_id:
-    st.session_state["sim_offers_upload_id"] = uploaded.file_id
-    try:
-        text = uploaded.getvalue().decode("utf-8-sig")
-        if uploaded.name.lower().endswith(".json"):
-            new = offers_mod.catalogue_from_json(text)
-        else:
-            import io
+        return catalogue.get(code).name(lang)
+    except ChurnCoreError:
+        return str(code)
 
-            new = offers_mod.catalogue_from_frame(pd.read_csv(io.StringIO(text), dtype={"eligibility": str, "levers": str}))
-        st.session_state[CATALOGUE_KEY] = new
-        st.rerun()
-    except (ChurnCoreError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        ui.show_error(exc)
-right.download_button(t("simulator.offers.download"), offers_mod.catalogue_to_json(catalogue).encode("utf-8"),
-                      file_name="offers.json", mime="application/json", key="sim_offers_download",
-                      icon=":material/download:")
 
-# ---------------------------------------------------------------- effects (scored once per catalogue change)
-st.subheader(t("simulator.effects.title"))
-uplift = state.get_result("uplift")
-sources = ["assumed", "model"] + (["measured"] if uplift is not None else [])
-source = st.radio(t("simulator.effects.source"), sources, format_func=lambda s: t(f"simulator.effects.{s}"),
-                  horizontal=True, key="sim_effect_source")
-st.caption(t(f"simulator.effects.{source}_help"))
+def cur_money(ws, x):
+    return money(x, ws.settings.currency, current_lang())
 
-cache = state.get_result("simulator_cache") or {}
-score_key = (dataset.key, id(model))
-if cache.get("score_key") != score_key:
-    with st.spinner(t("simulator.scoring")):
-        p = np.asarray(model.predict_proba(df), dtype=float)
-    cache = {"score_key": score_key, "p": p}
-p = cache["p"]
-effects_key = (score_key, catalogue.fingerprint(), source, id(uplift) if source == "measured" else None,
-               tuple(sorted(state.get_segments())))
-if cache.get("effects_key") != effects_key:
-    try:
-        with st.status(t("simulator.effects.computing"), expanded=False) as status:
-            bar = st.progress(0.0)
-            if source == "model":
-                effects = sim.compute_model_effects(
-                    model, df, catalogue, churn_probability=p,
-                    progress=lambda f, code: bar.progress(min(max(f, 0.0), 1.0), text=code))
-            elif source == "measured":
-                effects = sim.compute_measured_effects(uplift.predict_effects(df), catalogue, p)
+
+def kept_customers(x):
+    """Expected customers kept: a mean, so one decimal (14.3), never a misleading tie."""
+    return number(x, 1)
+
+
+def interval(ws, s, key, fmt):
+    return t("simulator.interval", low=fmt(s.get(f"{key}_low")), high=fmt(s.get(f"{key}_high")))
+
+
+# ---------------------------------------------------------------- sections
+
+def acting_on(ws):
+    """Which customers the plan acts on, and how many."""
+    book = ws.describe_book()
+    st.info(t(f"simulator.book.{book['source']}", customers=number(book["customers"]),
+              snapshot=book["snapshot"] or "–"), icon=":material/groups:")
+    return book["customers"]
+
+
+def offer_catalogue():
+    """The editable offer catalogue (names in both languages); returns the catalogue in use."""
+    lang = current_lang()
+    catalogue = st.session_state.get(CATALOGUE_KEY) or offers_mod.default_catalogue()
+    st.subheader(t("simulator.offers.title"))
+    st.caption(t("simulator.offers.help"))
+    with st.form("sim_offers_form"):
+        edited = st.data_editor(
+            offers_mod.catalogue_to_frame(catalogue), num_rows="dynamic", hide_index=True, key="sim_offers_editor",
+            column_config={
+                "code": st.column_config.TextColumn(t("simulator.col.code"), required=True),
+                "name_en": t("simulator.col.name_en"), "name_zh": t("simulator.col.name_zh"),
+                "description_en": t("simulator.col.description_en"),
+                "description_zh": t("simulator.col.description_zh"),
+                "unit_cost": st.column_config.NumberColumn(t("simulator.col.unit_cost"), min_value=0.0,
+                                                           format="localized"),
+                "contact_cost": st.column_config.NumberColumn(t("simulator.col.contact_cost"), min_value=0.0,
+                                                              format="localized"),
+                "take_up": st.column_config.NumberColumn(t("simulator.col.take_up"), min_value=0.0, max_value=1.0),
+                "take_up_low": st.column_config.NumberColumn(t("simulator.col.take_up_low"), min_value=0.0,
+                                                             max_value=1.0),
+                "take_up_high": st.column_config.NumberColumn(t("simulator.col.take_up_high"), min_value=0.0,
+                                                              max_value=1.0),
+                "effect_low": st.column_config.NumberColumn(t("simulator.col.effect_low"), min_value=0.0,
+                                                            max_value=1.0),
+                "effect_mid": st.column_config.NumberColumn(t("simulator.col.effect_mid"), min_value=0.0,
+                                                            max_value=1.0),
+                "effect_high": st.column_config.NumberColumn(t("simulator.col.effect_high"), min_value=0.0,
+                                                             max_value=1.0),
+                "eligibility": t("simulator.col.eligibility"),
+                "capacity": st.column_config.NumberColumn(t("simulator.col.capacity"), min_value=0, step=1),
+                "levers": t("simulator.col.levers"),
+            },
+        )
+        apply_offers = st.form_submit_button(t("simulator.offers.apply"), icon=":material/check:")
+    if apply_offers:
+        try:
+            catalogue = offers_mod.catalogue_from_frame(edited)
+            st.session_state[CATALOGUE_KEY] = catalogue
+            st.success(t("simulator.offers.saved", n=number(len(catalogue))))
+        except ChurnCoreError as exc:
+            ui.show_error(exc)
+    left, right = st.columns(2)
+    uploaded = left.file_uploader(t("simulator.offers.upload"), type=["json", "csv"], key="sim_offers_upload")
+    if uploaded is not None and st.session_state.get("_sim_offers_upload_id") != uploaded.file_id:
+        st.session_state["_sim_offers_upload_id"] = uploaded.file_id
+        try:
+            text = uploaded.getvalue().decode("utf-8-sig")
+            if uploaded.name.lower().endswith(".json"):
+                new = offers_mod.catalogue_from_json(text)
             else:
-                effects = sim.compute_assumed_effects(p, catalogue)
-            bar.progress(1.0)
-            inputs = sim.prepare_inputs_from_frame(df, catalogue, p, effects, roles=dataset.roles,
-                                                   segments=state.get_segments(),
-                                                   id_column=getattr(model, "id_column_", None))
-            status.update(label=t("simulator.effects.ready"), state="complete")
-    except ChurnCoreError as exc:
-        ui.show_error(exc)
-        st.stop()
-    cache.update({"effects_key": effects_key, "inputs": inputs})
-state.set_result("simulator_cache", cache)
-inputs = cache["inputs"]
-for code, offer_code, column in inputs.warnings:
-    st.warning(t("error." + code, offer=offer_code, column=column))
-st.caption(t("simulator.value_source", source=t(f"simulator.value.{inputs.value_source}")))
-
-# ---------------------------------------------------------------- targeting and what-if
-st.subheader(t("simulator.whatif.title"))
-c1, c2 = st.columns(2)
-targeting = c1.radio(t("simulator.target.label"), ["optimiser", "top_n", "tier", "segment"],
-                     format_func=lambda s: t(f"simulator.target.{s}"), key="sim_targeting")
-offer_choice = c2.selectbox(t("simulator.target.offer"), ["best"] + catalogue.codes,
-                            format_func=lambda c: t("simulator.target.best") if c == "best" else catalogue.get(c).name(lang),
-                            key="sim_fixed_offer")
-target_mask = None
-if "tiers" not in cache:  # the Early warning page's tiers (default: top 10% High, next 20% Medium)
-    cache["tiers"] = compute_tiers(p).astype(str).to_numpy()
-tier_of = cache["tiers"]
-high_default = float(np.round(p[tier_of == "High"].min(), 3)) if (tier_of == "High").any() else 0.5
-high_thr = c2.number_input(t("simulator.tier.high_from"), 0.0, 1.0, high_default, 0.001, format="%.3f",
-                           key="sim_high_thr")
-if targeting == "top_n":
-    top_n = c1.number_input(t("simulator.target.n"), 1, len(df), min(1000, len(df)), 100, key="sim_top_n")
-    target_mask = sim.top_n_mask(p, top_n)
-elif targeting == "tier":
-    tiers = c1.multiselect(t("simulator.target.tiers"), ["high", "medium", "low"], default=["high"],
-                           format_func=lambda s: t(f"simulator.tier.{s}"), key="sim_tiers", placeholder=t("app.choose_options"))
-    target_mask = np.isin(tier_of, [x.capitalize() for x in tiers])
-elif targeting == "segment":
-    segments = state.get_segments()
-    if not segments:
-        c1.info(t("simulator.target.no_segments"))
-        st.stop()
-    name = c1.selectbox(t("simulator.target.segment"), sorted(segments), key="sim_segment")
-    target_mask = np.asarray(segments[name].mask(df), dtype=bool)
-
-costs = np.array([o.expected_cost for o in catalogue])
-budget_max = float(max(1000.0, np.ceil(len(df) * costs.max() / 1000) * 1000))
-budget_default = float(min(budget_max, max(1000.0, round(len(df) * costs.mean() * 0.05, -3))))
-budget = st.slider(t("simulator.budget"), 0.0, budget_max, budget_default, step=max(budget_max / 1000, 1.0),
-                   format="%.0f", key="sim_budget")
-s1, s2, s3, s4 = st.columns(4)
-take_mult = s1.slider(t("simulator.take_up_multiplier"), 0.0, 2.0, 1.0, 0.05, key="sim_take")
-effect_mult = s2.slider(t("simulator.effect_multiplier"), 0.0, 2.0, 1.0, 0.05, key="sim_effect")
-cost_mult = s3.slider(t("simulator.cost_multiplier"), 0.0, 2.0, 1.0, 0.05, key="sim_cost")
-objective = s4.radio(t("simulator.objective"), list(sim.OBJECTIVES), format_func=lambda o: t(f"simulator.objective.{o}"),
-                     key="sim_objective")
-
-settings = sim.SimulationSettings(
-    budget=budget, take_up_multiplier=take_mult, effect_multiplier=effect_mult, cost_multiplier=cost_mult,
-    objective=objective, targeting="optimiser" if targeting == "optimiser" else "mask",
-    fixed_offer=None if offer_choice == "best" else offer_choice,
-    beat_baselines=inputs.n <= BEAT_BASELINES_MAX_ROWS)
-result = sim.compute_simulation(inputs, catalogue, settings, target_mask=target_mask)
-s = result.summary
+                new = offers_mod.catalogue_from_frame(
+                    pd.read_csv(io.StringIO(text), dtype={"eligibility": str, "levers": str}))
+            st.session_state[CATALOGUE_KEY] = new
+            st.rerun()
+        except (UnicodeDecodeError, pd.errors.ParserError):
+            ui.show_error(ChurnCoreError("offers.bad_csv", "Cannot read the offers file."))
+    right.download_button(t("simulator.offers.download"), offers_mod.catalogue_to_json(catalogue).encode("utf-8"),
+                          file_name="offers.json", mime="application/json", key="sim_offers_download",
+                          icon=":material/download:")
+    st.caption(t("simulator.offers.in_use", offers="、".join(offer_name(catalogue, c, lang) for c in catalogue.codes)
+                 if lang == "zh" else ", ".join(offer_name(catalogue, c, lang) for c in catalogue.codes)))
+    return catalogue
 
 
-# ---------------------------------------------------------------- results
-def _money(x):
-    return "—" if x is None or not np.isfinite(x) else f"{x:,.0f}"
+def measured_effects(ws, catalogue, uplift):
+    """The campaign's measured effects for the book (one EffectMatrix per book/catalogue/campaign)."""
+    key = (ws.key("measured"), catalogue.fingerprint(), id(uplift))
+    held = st.session_state.get(MEASURED_KEY)
+    if not held or held[0] != key:
+        book = ws.book().frame
+        held = (key, sim.compute_measured_effects(uplift.predict_effects(book), catalogue,
+                                                  ws.proba("book").to_numpy()))
+        st.session_state[MEASURED_KEY] = held
+    return held[1]
 
 
-def _pct(x, d=1):
-    return "—" if x is None or not np.isfinite(x) else f"{100 * x:.{d}f}%"
+def effects_section(ws, catalogue):
+    """Where each offer's effect comes from; returns ``(source, measured)`` for ``ws.plan``."""
+    st.subheader(t("simulator.effects.title"))
+    uplift = state.get_result("uplift")
+    sources = [s for s in SOURCES if s != "measured" or uplift is not None]
+    source = choose_kept(st.radio, t("simulator.effects.source"), sources, lambda s: t(f"simulator.effects.{s}"),
+                         "sim_effect_source", "assumed", horizontal=True)
+    st.caption(t(f"simulator.effects.{source}_help"))
+    measured = measured_effects(ws, catalogue, uplift) if source == "measured" else None
+    return source, measured, st.container()
 
 
-st.subheader(t("simulator.results.title"))
-m = st.columns(4)
-m[0].metric(t("simulator.m.targeted"), f"{s['targeted']:,}")
-m[1].metric(t("simulator.m.saved"), f"{s['expected_saved']:,.1f}",
-            help=t("simulator.interval", low=f"{s['expected_saved_low']:,.1f}", high=f"{s['expected_saved_high']:,.1f}"))
-m[2].metric(t("simulator.m.retention"), _pct(s["retention_after"], 2),
-            delta=t("simulator.points", x=f"{100 * (s['retention_after'] - s['retention_before']):+.2f}"),
-            help=t("simulator.retention_help", before=_pct(s["retention_before"], 2)))
-m[3].metric(t("simulator.m.roi"), _pct(s["roi"], 0),
-            help=t("simulator.interval", low=_pct(s["roi_low"], 0), high=_pct(s["roi_high"], 0)))
-figures = pd.DataFrame(
-    [(t("simulator.m.saved"), f"{s['expected_saved']:,.1f}", f"{s['expected_saved_low']:,.1f}", f"{s['expected_saved_high']:,.1f}"),
-     (t("simulator.m.retention_before"), _pct(s["retention_before"], 2), _pct(s["retention_before_low"], 2), _pct(s["retention_before_high"], 2)),
-     (t("simulator.m.retention"), _pct(s["retention_after"], 2), _pct(s["retention_after_low"], 2), _pct(s["retention_after_high"], 2)),
-     (t("simulator.m.value"), _money(s["retained_value"]), _money(s["retained_value_low"]), _money(s["retained_value_high"])),
-     (t("simulator.m.cost"), _money(s["cost"]), _money(s["cost_low"]), _money(s["cost_high"])),
-     (t("simulator.m.net"), _money(s["net_benefit"]), _money(s["net_benefit_low"]), _money(s["net_benefit_high"])),
-     (t("simulator.m.roi"), _pct(s["roi"], 0), _pct(s["roi_low"], 0), _pct(s["roi_high"], 0))],
-    columns=[t("simulator.col.figure"), t("simulator.col.expected"), t("simulator.col.low"), t("simulator.col.high")])
-st.dataframe(figures, hide_index=True, key="sim_figures")
+def inputs_notes(where, ws, result, catalogue):
+    """Under the effects: offers nobody is eligible for, and the customer value the plan uses."""
+    lang = current_lang()
+    inputs = result.inputs
+    for code, offer_code, column in inputs.warnings:
+        where.warning(ui.md("error." + code, offer=offer_name(catalogue, offer_code, lang), column=column))
+    value = np.asarray(inputs.value, dtype=float)
+    where.caption(t("simulator.value_caption", total=cur_money(ws, value.sum()), customers=number(len(value)),
+                    average=cur_money(ws, value.mean() if len(value) else 0)))
 
-plan_labels = {k: t(f"simulator.plan.{k}") for k in ("optimiser", "risk", "random")}
-g1, g2 = st.columns(2)
-g1.altair_chart(sim.build_comparison_chart(result, plan_labels, "retained_value", t("simulator.m.value")),
-                width="stretch")
-g2.altair_chart(sim.build_comparison_chart(result, plan_labels, "expected_saved", t("simulator.m.saved")),
-                width="stretch")
-by_offer = result.by_offer.round({"cost": 0, "retained_value": 0, "net_benefit": 0}).assign(offer=lambda f: f["offer"].map(lambda c: catalogue.get(c).name(lang)),
-                                  source=lambda f: f["source"].map(lambda x: t(f"simulator.effects.{x}")))
-money = st.column_config.NumberColumn(format="localized")
-st.dataframe(by_offer.rename(columns={c: t(f"simulator.col.{c}") for c in by_offer.columns}), hide_index=True,
-             key="sim_by_offer", column_config={
-                 t("simulator.col.cost"): money, t("simulator.col.retained_value"): money,
-                 t("simulator.col.net_benefit"): money,
-                 t("simulator.col.expected_saved"): st.column_config.NumberColumn(format="%.1f")})
-st.markdown(f"**{t('simulator.tornado.title')}**")
-st.altair_chart(sim.build_tornado_chart(result, {k: t(f"simulator.tornado.{k}") for k in ("take_up", "effect", "cost")},
-                                        t("simulator.m.roi")), width="stretch")
 
-# ---------------------------------------------------------------- scenarios and exports
-st.subheader(t("simulator.scenarios.title"))
-scenarios = dict(state.get_result("scenarios") or {})
-n1, n2 = st.columns([3, 1])
-scenario_name = n1.text_input(t("simulator.scenarios.name"), value=t("simulator.scenarios.default", n=len(scenarios) + 1),
-                              key="sim_scenario_name")
-if n2.button(t("simulator.scenarios.save"), key="sim_save_scenario", icon=":material/bookmark_add:"):
-    doc = result.to_dict()
-    doc["offers"] = offers_mod.catalogue_to_records(catalogue)
-    doc["effects"] = source
-    scenarios[scenario_name.strip() or t("simulator.scenarios.default", n=len(scenarios) + 1)] = doc
-    state.set_result("scenarios", scenarios)
-    st.success(t("simulator.scenarios.saved", name=scenario_name))
-if scenarios:
-    table = sim.compute_scenario_table(scenarios).astype(object)
-    for key in table.index:  # one unit per row: show each as the user reads it
-        fmt = (lambda x: _pct(x, 2)) if key.startswith("retention") else _pct if key == "roi" else (
-            lambda x: "—" if x is None else f"{x:,.1f}") if "saved" in key else _money
-        table.loc[key] = [fmt(None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v))
-                          for v in table.loc[key]]
-    table.index = [t(f"simulator.key.{k}") for k in table.index]
-    st.dataframe(table, key="sim_scenarios_table")
+def targeting_section(ws, catalogue):
+    """Whom to contact: ``(targeting, fixed_offer, target_mask)``."""
+    lang = current_lang()
+    st.subheader(t("simulator.whatif.title"))
+    c1, c2 = st.columns(2)
+    targeting = choose_kept(c1.radio, t("simulator.target.label"), TARGETINGS,
+                            lambda s: t(f"simulator.target.{s}"), "sim_targeting", "optimiser")
+    codes = ["best"] + list(catalogue.codes)
+    offer = choose_kept(c2.selectbox, t("simulator.target.offer"), codes,
+                        lambda c: t("simulator.target.best") if c == "best" else offer_name(catalogue, c, lang),
+                        "sim_fixed_offer", "best")
+    p = ws.proba("book").to_numpy()
+    mask = None
+    if targeting == "top_n":
+        n = max(len(p), 1)
+        key = start("sim_top_n", min(1000, n))
+        if st.session_state[key] > n:
+            st.session_state[key] = n
+        top_n = keep(key, int(c1.number_input(t("simulator.target.n"), 1, n, step=100, key=key)))
+        mask = sim.top_n_mask(p, top_n)
+    elif targeting == "tier":
+        tiers = multi_kept(c1.multiselect, t("simulator.target.tiers"), TIERS,
+                           lambda x: t(f"simulator.tier.{x.lower()}"), "sim_tiers", ["High"])
+        mask = np.isin(ws.tiers().astype(str).to_numpy(), tiers)
+        c1.caption(t("simulator.target.tiers_help", n=number(mask.sum())))
+    elif targeting == "segment":
+        segments = state.get_segments()
+        if not segments:
+            c1.info(t("simulator.target.no_segments"))
+            return "optimiser", None if offer == "best" else offer, None
+        names = sorted(segments)
+        name = choose_kept(c1.selectbox, t("simulator.target.segment"), names, str, "sim_segment", names[0])
+        mask = np.asarray(segments[name].mask(ws.book().frame), dtype=bool)
+        c1.caption(t("simulator.target.segment_help", n=number(mask.sum())))
+    return ("optimiser" if targeting == "optimiser" else "mask"), (None if offer == "best" else offer), mask
+
+
+def default_budget(catalogue, n):
+    costs = np.array([o.expected_cost for o in catalogue])
+    return float(max(1000.0, round(n * costs.mean() * 0.05, -3)))
+
+
+def budget_section(ws, catalogue, n):
+    """Budget (typed, money caption), multipliers and the shared objective: the plan's settings."""
+    key = start("sim_budget", default_budget(catalogue, n))
+    budget = keep(key, float(st.number_input(t("simulator.budget"), min_value=0.0, step=1000.0, format="%.0f",
+                                             key=key, help=t("simulator.budget_help"))))
+    st.caption(t("simulator.budget_caption", budget=cur_money(ws, budget)))
+    s1, s2, s3 = st.columns(3)
+    mult = {}
+    for col, name in zip((s1, s2, s3), ("take_up", "effect", "cost")):
+        key = start(f"sim_{name}", 1.0)
+        mult[f"{name}_multiplier"] = keep(key, float(col.slider(t(f"simulator.{name}_multiplier"), 0.0, 2.0,
+                                                                step=0.05, key=key)))
+    objective = choose_kept(st.radio, t("simulator.objective"), list(sim.OBJECTIVES)[::-1],
+                            lambda o: t(f"simulator.objective.{o}"), "sim_objective", ws.settings.objective,
+                            horizontal=True, help=t("simulator.objective_help"))
+    if objective != ws.settings.objective:
+        ws.update_settings(objective=objective)  # one objective for every page and the CLI
+    with st.expander(t("simulator.advanced.title"), icon=":material/tune:"):
+        a, b = st.columns(2)
+        draws = keep("sim_draws", int(a.number_input(t("simulator.advanced.draws"), 100, 20000, step=500,
+                                                      key=start("sim_draws", 2000),
+                                                      help=t("simulator.advanced.draws_help"))))
+        seed = keep("sim_seed", int(b.number_input(t("simulator.advanced.seed"), 0, 2**31 - 1, step=1,
+                                                    key=start("sim_seed", 0),
+                                                    help=t("simulator.advanced.seed_help"))))
+    return dict(budget=budget, n_draws=draws, seed=seed, **mult)
+
+
+def compute_plan(ws, catalogue, source, measured, settings, targeting, fixed_offer, mask):
+    """The one plan (``Workspace.plan``, as the CLI): everything shown below comes from it."""
+    budget = settings.pop("budget")
+    return ws.plan(budget, catalogue, effects=source, measured=measured, target_mask=mask,
+                   targeting=targeting, fixed_offer=fixed_offer, **settings)
+
+
+def comparison_rows(ws, result):
+    """Plan, riskiest and random side by side: spend, customers kept, value kept, net benefit."""
+    plans = {"optimiser": result.summary, **result.baselines}
+    rows = []
+    for code in PLANS:
+        s = plans.get(code)
+        if s is None:
+            continue
+        m = lambda k: cur_money(ws, s.get(k))  # noqa: E731
+        n1 = lambda k: kept_customers(s.get(k))  # noqa: E731
+        rows.append({
+            t("simulator.cmp.plan"): t(f"simulator.plan.{code}"),
+            t("simulator.cmp.spend"): m("cost"),
+            t("simulator.cmp.unspent"): cur_money(ws, result.settings.budget - s["cost"]),
+            t("simulator.cmp.contacted"): number(s["targeted"]),
+            t("simulator.cmp.kept"): n1("expected_saved"),
+            t("simulator.cmp.kept_interval"): f"{n1('expected_saved_low')} – {n1('expected_saved_high')}",
+            t("simulator.cmp.value"): m("retained_value"),
+            t("simulator.cmp.value_interval"): f"{m('retained_value_low')} – {m('retained_value_high')}",
+            t("simulator.cmp.net"): m("net_benefit"),
+            t("simulator.cmp.net_interval"): f"{m('net_benefit_low')} – {m('net_benefit_high')}",
+        })
+    return pd.DataFrame(rows)
+
+
+def verdict(ws, result, catalogue):
+    """One plain sentence: what the plan keeps, against contacting the riskiest, with its main offer."""
+    lang = current_lang()
+    s, risk = result.summary, result.baselines.get("risk", {})
+    if not s["targeted"]:
+        return t("simulator.verdict.nobody")
+    top = result.by_offer.sort_values("customers", ascending=False).iloc[0]
+    return t("simulator.verdict.plan", kept=kept_customers(s["expected_saved"]), value=cur_money(ws, s["retained_value"]),
+             cost=cur_money(ws, s["cost"]), contacted=number(s["targeted"]),
+             more_kept=kept_customers(s["expected_saved"] - risk.get("expected_saved", 0)),
+             more_value=cur_money(ws, s["retained_value"] - risk.get("retained_value", 0)),
+             offer=ui.escape_md(offer_name(catalogue, top["offer"], lang)), offer_n=number(top["customers"]))
+
+
+def results_section(ws, result, catalogue):
+    """Headline figures, the plan against both baselines, the per-offer breakdown."""
+    lang = current_lang()
+    s = result.summary
+    st.subheader(t("simulator.results.title"))
+    m = st.columns(5)
+    m[0].metric(t("simulator.m.spend"), cur_money(ws, s["cost"]),
+                help=t("simulator.spend_help", budget=cur_money(ws, result.settings.budget)))
+    m[1].metric(t("simulator.m.unspent"), cur_money(ws, result.settings.budget - s["cost"]))
+    m[2].metric(t("simulator.m.saved"), kept_customers(s["expected_saved"]),
+                help=interval(ws, s, "expected_saved", kept_customers))
+    m[3].metric(t("simulator.m.value"), cur_money(ws, s["retained_value"]),
+                help=interval(ws, s, "retained_value", lambda x: cur_money(ws, x)))
+    m[4].metric(t("simulator.m.net"), cur_money(ws, s["net_benefit"]),
+                help=interval(ws, s, "net_benefit", lambda x: cur_money(ws, x)))
+    st.markdown(verdict(ws, result, catalogue))
+    st.markdown(f"**{t('simulator.cmp.title')}**")
+    st.dataframe(comparison_rows(ws, result), hide_index=True, key="sim_comparison")
+    labels = {k: t(f"simulator.plan.{k}") for k in PLANS}
+    g1, g2 = st.columns(2)
+    g1.altair_chart(sim.build_comparison_chart(result, labels, "retained_value", t("simulator.m.value")),
+                    width="stretch")
+    g2.altair_chart(sim.build_comparison_chart(result, labels, "expected_saved", t("simulator.m.saved")),
+                    width="stretch")
+    b = result.by_offer
+    st.markdown(f"**{t('simulator.by_offer.title')}**")
+    st.dataframe(pd.DataFrame({
+        t("simulator.col.offer"): [offer_name(catalogue, c, lang) for c in b["offer"]],
+        t("simulator.col.customers"): [number(x) for x in b["customers"]],
+        t("simulator.col.cost"): [cur_money(ws, x) for x in b["cost"]],
+        t("simulator.col.expected_saved"): [kept_customers(x) for x in b["expected_saved"]],
+        t("simulator.col.retained_value"): [cur_money(ws, x) for x in b["retained_value"]],
+        t("simulator.col.net_benefit"): [cur_money(ws, x) for x in b["net_benefit"]],
+        t("simulator.col.source"): [t(f"simulator.effects.{x}") for x in b["source"]],
+    }), hide_index=True, key="sim_by_offer")
+
+
+def advanced_section(ws, result):
+    """Technical figures (ROI and retention intervals, Monte Carlo, tornado) for those who want them."""
+    s = result.summary
+    with st.expander(t("simulator.advanced.figures"), icon=":material/science:"):
+        st.caption(t("simulator.advanced.mc_help", draws=number(result.settings.n_draws),
+                     seed=result.settings.seed))
+        rows = [("retention_before", lambda x: pct(x, 2)), ("retention_after", lambda x: pct(x, 2)),
+                ("roi", lambda x: pct(x, 0)), ("cost", lambda x: cur_money(ws, x))]
+        st.dataframe(pd.DataFrame(
+            [(t(f"simulator.key.{k}"), f(s.get(k)), f(s.get(f"{k}_low")), f(s.get(f"{k}_high"))) for k, f in rows],
+            columns=[t("simulator.col.figure"), t("simulator.col.expected"), t("simulator.col.low"),
+                     t("simulator.col.high")]), hide_index=True, key="sim_advanced_figures")
+        st.markdown(f"**{t('simulator.tornado.title')}**")
+        st.caption(t("simulator.tornado.help"))
+        st.altair_chart(sim.build_tornado_chart(result, {k: t(f"simulator.tornado.{k}")
+                                                         for k in ("take_up", "effect", "cost")},
+                                                t("simulator.m.roi")), width="stretch")
+
+
+def scenarios_section(ws, result, catalogue, source):
+    """Save the current plan as a scenario and compare scenarios side by side."""
+    st.subheader(t("simulator.scenarios.title"))
+    scenarios = dict(state.get_result("scenarios") or {})
+    n1, n2 = st.columns([3, 1])
+    default = t("simulator.scenarios.default", n=len(scenarios) + 1)
+    name = n1.text_input(t("simulator.scenarios.name"), value=default, key="sim_scenario_name")
+    if n2.button(t("simulator.scenarios.save"), key="sim_save_scenario", icon=":material/bookmark_add:"):
+        doc = plan_document(result, catalogue)
+        doc["effects"] = source
+        name = name.strip() or default
+        scenarios[name] = doc
+        state.set_result("scenarios", scenarios)
+        st.success(ui.md("simulator.scenarios.saved", name=name))
+    if not scenarios:
+        return
+    table = sim.compute_scenario_table(scenarios)
+    formats = {"retention_before": lambda x: pct(x, 2), "retention_after": lambda x: pct(x, 2),
+               "roi": lambda x: pct(x, 0), "targeted": number}
+    shown = pd.DataFrame({col: [(formats.get(k) or (kept_customers if "saved" in k else (lambda x: cur_money(ws, x))))(v)
+                                for k, v in table[col].items()] for col in table.columns})
+    shown.index = [t(f"simulator.key.{k}") for k in table.index]
+    st.dataframe(shown, key="sim_scenarios_table")
     if st.button(t("simulator.scenarios.clear"), key="sim_clear_scenarios"):
         state.set_result("scenarios", {})
         st.rerun()
 
-st.subheader(t("simulator.export.title"))
-report_html = build_report_html(result, catalogue, lang=lang, scenario_name=scenario_name,
-                                data_name=getattr(dataset.load, "source_name", None))
-st.download_button(t("simulator.export.report"), report_html.encode("utf-8"), file_name="retention_plan.html",
-                   mime="text/html", key="sim_report", icon=":material/description:")
-if st.toggle(t("simulator.export.prepare", n=f"{s['targeted']:,}"), key="sim_prepare_plan"):
-    plan = result.contact_plan()
-    plan["offer"] = plan["offer"].map(lambda c: catalogue.get(c).name(lang))
-    ui.download_buttons(plan.rename(columns={c: t(f"simulator.plan_col.{c}") for c in plan.columns}), "contact_plan")
 
-# ---------------------------------------------------------------- one customer
+def plan_document(result, catalogue):
+    """The plan as JSON (what the CLI writes to plan.json), with the offers and their names."""
+    doc = result.to_dict()
+    doc["offers"] = [dict(r, name=r["name_en"]) for r in offers_mod.catalogue_to_records(catalogue)]
+    return doc
+
+
+def export_section(ws, result, catalogue):
+    """The board report (one click) and the contact plan with offer names."""
+    lang = current_lang()
+    st.subheader(t("simulator.export.title"))
+    from churn_core.sharing.board_report import build_board_report
+
+    doc = plan_document(result, catalogue)
+    compare = state.get_result("compare")
+
+    def report():  # built when clicked, not on every rerun
+        return build_board_report(ws, lang, plan=doc, compare=compare).encode("utf-8")
+
+    st.download_button(t("simulator.export.board"), report, file_name="board_report.html", mime="text/html",
+                       key="sim_board_report", icon=":material/description:", on_click="ignore",
+                       help=t("simulator.export.board_help"))
+    if st.toggle(t("simulator.export.prepare", n=number(result.summary["targeted"])), key="sim_prepare_plan"):
+        plan = result.contact_plan()
+        plan["offer"] = plan["offer"].map(lambda c: offer_name(catalogue, c, lang))
+        ui.download_buttons(plan.rename(columns={c: t(f"simulator.plan_col.{c}") for c in plan.columns}),
+                            "contact_plan")
+
+
+def high_threshold(ws):
+    """Lowest churn probability of the High tier (the Early warning page's tiers)."""
+    p = ws.proba("book").to_numpy()
+    high = ws.tiers().astype(str).to_numpy() == "High"
+    return float(p[high].min()) if high.any() else 1.0
+
+
 @st.fragment
-def one_customer(df, model, p, catalogue, high_thr, lang):
-    """Edits here rerun only this section, not the whole plan."""
+def one_customer(ws, catalogue):
+    """Change what the bank can influence for one customer; edits rerun only this section."""
+    lang = current_lang()
     st.subheader(t("simulator.one.title"))
     st.caption(t("simulator.one.help"))
-    id_col = getattr(model, "id_column_", None)
-    ids = df[id_col].astype(str) if id_col and id_col in df.columns else pd.Series(df.index.astype(str), index=df.index)
+    book = ws.book().frame
+    p = ws.proba("book").to_numpy()
+    if not len(book):
+        return
+    model = ws.model_
+    id_col = ws.id_column
+    ids = book[id_col].astype(str) if id_col and id_col in book.columns else pd.Series(book.index.astype(str),
+                                                                                       index=book.index)
     top = np.argsort(-p, kind="stable")[:200]
-    who = st.selectbox(t("simulator.one.customer"), [ids.iloc[i] for i in top], key="sim_one_customer")
-    row = df.loc[ids == who].head(1).copy()
-    lever_cols = offers_mod.detect_lever_columns(df, exclude=[c for c in (getattr(model, "label_", None), id_col) if c])
-    used = set(getattr(model, "features_", None) or df.columns)
-    editable = [c for key, c in lever_cols.items() if key != "product_flag" and c in used]
-    editable += [c for c in lever_cols.get("product_flag", []) if c in used]
+    options = [ids.iloc[i] for i in top]
+    key = start("sim_one_customer", options[0])
+    if st.session_state[key] not in options:
+        st.session_state[key] = options[0]
+    who = keep(key, st.selectbox(t("simulator.one.customer"), options, key=key))
+    pos = int(np.flatnonzero((ids == who).to_numpy())[0])
+    row = book.iloc[[pos]].copy()
+    levers = ws.lever_columns()
+    used = set(getattr(model, "features_", None) or book.columns)
+    editable = [c for k, c in levers.items() if k != "product_flag" and isinstance(c, str) and c in used]
+    editable += [c for c in levers.get("product_flag", []) if c in used]
     if editable:
         cols = st.columns(min(4, len(editable)))
         for i, col in enumerate(editable):
@@ -278,29 +471,57 @@ def one_customer(df, model, p, catalogue, high_thr, lang):
             new = cols[i % len(cols)].number_input(str(col), value=current, key=f"sim_one_{who}_{col}")
             if new != current:
                 row[col] = pd.Series([new], index=row.index).astype(row[col].dtype, errors="ignore")
-    p_before = float(p[int(np.flatnonzero((ids == who).to_numpy())[0])])
+    threshold = high_threshold(ws)
     p_now = float(model.predict_proba(row)[0])
+    moved = 100 * (p_now - float(p[pos]))
     o1, o2 = st.columns(2)
-    moved_by = 100 * (p_now - p_before)
-    o1.metric(t("simulator.one.risk"), _pct(p_now), delta=t("simulator.points", x=f"{moved_by:+.1f}") if abs(moved_by) >= 0.05 else None,
-              delta_color="inverse")
-    maxima = {c: float(pd.to_numeric(df[c], errors="coerce").max()) for c in editable}
-    frame, best = sim.compute_customer_offers(model, row, catalogue, high_thr, lever_columns=lever_cols, maxima=maxima)
-    if p_now < high_thr:
-        o2.info(t("simulator.one.already_below", threshold=_pct(high_thr, 0)))
+    o1.metric(t("simulator.one.risk"), pct(p_now),
+              delta=t("simulator.points", x=f"{moved:+.1f}") if abs(moved) >= 0.05 else None, delta_color="inverse")
+    maxima = {c: float(pd.to_numeric(book[c], errors="coerce").max()) for c in editable}
+    frame, best = sim.compute_customer_offers(model, row, catalogue, threshold, lever_columns=levers, maxima=maxima)
+    if p_now < threshold:
+        o2.info(t("simulator.one.already_below", threshold=pct(threshold, 0)))
     elif best is None:
-        o2.warning(t("simulator.one.none", threshold=_pct(high_thr, 0)))
+        o2.warning(t("simulator.one.none", threshold=pct(threshold, 0)))
     else:
         hit = frame.set_index("offer").loc[best]
-        o2.success(t("simulator.one.best", offer=catalogue.get(best).name(lang), cost=_money(hit["cost"]),
-                     risk=_pct(hit["churn_probability_after"]), threshold=_pct(high_thr, 0)))
-    shown = frame.assign(offer=frame["offer"].map(lambda c: catalogue.get(c).name(lang)),
-                         method=frame["method"].map(lambda x: t(f"simulator.effects.{x}")))
-    pct_col = st.column_config.NumberColumn(format="percent")
-    st.dataframe(shown.rename(columns={c: t(f"simulator.one_col.{c}") for c in shown.columns}), hide_index=True,
-                 key="sim_one_table", column_config={t("simulator.one_col.churn_probability"): pct_col,
-                                                     t("simulator.one_col.churn_probability_after"): pct_col,
-                                                     t("simulator.one_col.cost"): money})
+        o2.success(ui.md("simulator.one.best", offer=offer_name(catalogue, best, lang), cost=cur_money(ws, hit["cost"]),
+                         risk=pct(hit["churn_probability_after"]), threshold=pct(threshold, 0)))
+    st.dataframe(pd.DataFrame({
+        t("simulator.one_col.offer"): [offer_name(catalogue, c, lang) for c in frame["offer"]],
+        t("simulator.one_col.cost"): [cur_money(ws, x) for x in frame["cost"]],
+        t("simulator.one_col.churn_probability"): [pct(x) for x in frame["churn_probability"]],
+        t("simulator.one_col.churn_probability_after"): [pct(x) for x in frame["churn_probability_after"]],
+        t("simulator.one_col.method"): [t(f"simulator.effects.{x}") for x in frame["method"]],
+        t("simulator.one_col.below"): [t("simulator.yes") if x else t("simulator.no") for x in frame["below"]],
+    }), hide_index=True, key="sim_one_table")
 
 
-one_customer(df, model, p, catalogue, high_thr, lang)
+# ---------------------------------------------------------------- the page
+
+def page():
+    st.title(t("simulator.title"))
+    st.caption(t("simulator.intro"))
+    state.require_dataset()
+    state.require_model()
+    ws = state.get_workspace()
+    n = acting_on(ws)
+    if not n:
+        st.warning(t("simulator.book.empty"))
+        return
+    catalogue = offer_catalogue()
+    source, measured, notes = effects_section(ws, catalogue)
+    targeting, fixed_offer, mask = targeting_section(ws, catalogue)
+    settings = budget_section(ws, catalogue, n)
+    with st.spinner(t("simulator.effects.computing")):
+        result = compute_plan(ws, catalogue, source, measured, settings, targeting, fixed_offer, mask)
+    inputs_notes(notes, ws, result, catalogue)
+    results_section(ws, result, catalogue)
+    advanced_section(ws, result)
+    scenarios_section(ws, result, catalogue, source)
+    export_section(ws, result, catalogue)
+    one_customer(ws, catalogue)
+
+
+with ui.error_boundary("simulator", prefixes=PREFIXES):
+    page()
