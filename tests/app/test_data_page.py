@@ -477,6 +477,21 @@ def test_mapping_json_round_trip(lang, captured_downloads):
     assert done in texts(at.success)
 
 
+def test_the_saved_mapping_gives_the_cli_the_same_map(tmp_path, captured_downloads):
+    """Page -> file -> CLI: the command line's workspace (``--columns MAP.json``) reads the same map."""
+    from churn_core.workspace import Workspace
+
+    at = loaded_small_bank()
+    edit_meanings(at, {1: {"meaning": "(none)"}, 0: {"protected": False}}, margins={0: {"margin": 0.5}})
+    saved = workspace_of(at).mapping()
+    (tmp_path / "bank.csv").write_bytes(csv_bytes(small_bank()))
+    (tmp_path / "map.json").write_bytes(captured_downloads["column_mapping.json"])
+    cli = Workspace.from_file(tmp_path / "bank.csv", mapping=tmp_path / "map.json")
+    assert cli.mapping() == saved
+    assert cli.meanings_.money() == {"balance": pytest.approx(0.005)}
+    assert cli.meanings_.meaning_of("gender") is None
+
+
 @pytest.mark.parametrize("lang,message", [
     ("en", "The mapping names column Nope\\_Column, which is not in this file. Check the mapping or load "
            "the file it was made for."),
