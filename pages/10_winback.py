@@ -87,13 +87,14 @@ def loss_table(ws, frame, group_title):
     })
 
 
-def loss_chart(frame, group_title):
-    """Bars of value lost per group (largest first)."""
+def loss_chart(frame, group_title, field):
+    """Bars of value lost per group (largest first); ``field`` is a translated name without the
+    characters Vega reads as paths (a user's column name only titles the axis)."""
     first = frame.columns[0]
-    data = pd.DataFrame({group_title: frame[first].astype(str).to_numpy(),
-                         t("monitoring.winback.value_lost"): frame["value_lost"].to_numpy(dtype=float)})
-    st.bar_chart(data, x=group_title, y=t("monitoring.winback.value_lost"), horizontal=True,
-                 sort=f"-{t('monitoring.winback.value_lost')}")
+    value = t("monitoring.winback.value_lost")
+    data = pd.DataFrame({field: frame[first].astype(str).to_numpy(),
+                         value: frame["value_lost"].to_numpy(dtype=float)})
+    st.bar_chart(data, x=field, y=value, horizontal=True, sort=f"-{value}", x_label=group_title, y_label=value)
 
 
 def segment_columns(ws):
@@ -117,7 +118,7 @@ def by_segment(ws, wb):
     frame = compute_value_lost_by(wb, ws.lost(), column)
     frame[column] = frame[column].astype(object).where(frame[column].notna(), t("monitoring.winback.missing"))
     title = str(column)
-    loss_chart(frame, title)
+    loss_chart(frame, title, t("monitoring.winback.group"))
     table = loss_table(ws, frame, title)
     st.dataframe(table, hide_index=True, width="stretch")
 
@@ -128,7 +129,7 @@ def by_cause(ws, wb):
     frame = compute_value_lost_by_cause(wb)
     frame["cause"] = [cause_word(c) for c in frame["cause"]]
     title = t("monitoring.winback.main_cause")
-    loss_chart(frame, title)
+    loss_chart(frame, title, title)
     table = loss_table(ws, frame, title)
     st.dataframe(table, hide_index=True, width="stretch")
     ui.download_buttons(frame.rename(columns={"cause": title, "customers": t("monitoring.winback.customers"),

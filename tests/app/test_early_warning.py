@@ -191,9 +191,11 @@ def test_profit_tiers_written_to_workspace(sample_dataset, small_model, book):
 def test_signal_threshold_written_to_workspace(sample_dataset, small_model, book):
     at = make_app(PAGE, dataset=sample_dataset, model=small_model, timeout=120).run()
     at.number_input(key="warning_th_complaints_min").set_value(2)
+    at.number_input(key="warning_th_activity_drop_pct").set_value(50.0)
+    at.number_input(key="warning_th_logins_max").set_value(2)
     at.number_input(key="warning_th_outflow_pct").set_value(35.0).run()
     assert not at.exception
-    th = SignalThresholds(complaints_min=2, outflow_pct=35.0)
+    th = SignalThresholds(complaints_min=2, outflow_pct=35.0, activity_drop_pct=50.0, logins_max=2)
     assert workspace_of(at).settings.signals == th
     expected = signal_counts(book, th)
     assert at.dataframe[0].value["Customers"].tolist() == [int(m.sum()) for m in expected.values()]

@@ -126,6 +126,9 @@ def test_value_lost_by_a_chosen_column(sample_dataset, small_model, lost):
     assert table["value_tier"].tolist() == by.index.tolist()
     assert table["Customers"].tolist() == by["size"].tolist()
     assert table["Value lost (per year)"].tolist() == [f"{v:,.0f}" for v in by["sum"]]
+    bars = chart_specs(at)[-1]["encoding"]
+    assert (bars["y"]["title"], bars["y"]["field"], bars["x"]["title"]) == ("value_tier", "Group",
+                                                                             "Value lost (per year)")
     at.selectbox(key="winback_segment_column").set_value("age").run()  # numeric: five quantile groups
     assert not at.exception
     table = at.dataframe[2].value
