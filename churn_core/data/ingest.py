@@ -1,13 +1,26 @@
-"""Any customer file into a typed pandas frame, with nothing lost.
+"""Any customer file into a typed pandas frame, with nothing lost and nothing silently wrong.
 
 ``load_file(source)`` reads CSV/TSV/TXT (any common delimiter, quoting, CRLF, thousands separators
-and decimal commas) in UTF-8, UTF-8 with BOM, UTF-16, GB18030/GBK or Big5, detected in Python from a
-short candidate list, and ``.xlsx`` workbooks parsed in a child process with a memory cap and a
-timeout (see ``churn_core.data.excel_worker``), so a hostile workbook cannot take the server down.
+and decimal commas) in UTF-8, UTF-8 with BOM, UTF-16/32, GB18030/GBK, Big5, Shift-JIS or EUC-KR,
+detected in Python from a short candidate list (or named with ``encoding=``), and ``.xlsx``
+workbooks parsed in a child process with a memory cap and a timeout (see
+``churn_core.data.excel_worker``), so a hostile workbook cannot take the server down. A few stray
+NUL bytes are removed (warned); a file full of them is refused as binary.
 
 Row accounting is exact: every record after the header is either loaded or rejected with its line
 number, a reason code and the raw text, so ``rows_in_file == rows_loaded + rows_rejected`` holds
-for every file (``LoadResult.__post_init__`` checks it).
+for every file (``LoadResult.__post_init__`` checks it). Records are split by pyarrow when a
+record cannot span lines (checked on the bytes: no lone CR, an even number of quotes on every
+line) and the count of non-blank lines agrees with pyarrow's; otherwise by Python's csv module.
+
+Typing is decided over whole columns, never a sample: a numeric or date column with a few values
+that do not fit (at most 2%) keeps its type and lists them (``LoadResult.bad_values`` and a
+warning with line and value), or rejects their rows with ``reject_bad_values=True``. Currency and
+percent signs, accounting negatives ``(1,234.56)``, ``inf``, thousands separators and decimal
+commas are numbers; day-first vs month-first is decided per column on the evidence of the values
+(the counts are in the warning). On a big file the CSV reader converts the columns whose first
+2 MB are plain numbers itself (one value anywhere that does not convert sends that column back to
+the whole-column rules), so a million rows load in a small multiple of DuckDB's own ``read_csv``.
 """
 
 from __future__ import annotations
@@ -529,14 +542,14 @@ def _decode_to_utf8(data, encoding=None):
             if codec in ("utf-8", "utf8", "utf_8") and _valid_utf8(data):
                 offset = 3 if data.startswith(codecs.BOM_UTF8) else 0
                 return (*_checked_utf8(data, offset), name, nul_warn)
-            text = data.decode(codec)
+            utf8 = _transcode(data, codec)
         except (UnicodeDecodeError, LookupError) as exc:
             raise ChurnCoreError(
                 "ingest.bad_encoding",
                 f"The file cannot be read as {encoding}: {exc.__class__.__name__}.",
                 encoding=encoding,
             ) from None
-        return _check_text(text.lstrip("\ufeff")).encode("utf-8"), 0, name, nul_warn
+        return _checked(utf8), 0, name, nul_warn
 
     for bom, codec, label in (
         (codecs.BOM_UTF32_LE, "utf-32", "utf-32"),
@@ -574,29 +587,26 @@ def _decode_to_utf8(data, encoding=None):
     # UTF-8 with a few broken bytes (a file cut mid-character, one pasted cp1252 byte): keep UTF-8,
     # mark the bad bytes with U+FFFD and say how many, rather than misreading the whole file.
     high = len(data.translate(None, bytes(range(128))))  # bytes >= 0x80
-    lenient = data.decode("utf-8", errors="replace")
-    bad = lenient.count("\ufffd")
+    bad = _count_replacements(data)
     if bad and high - bad >= 20 * bad:
-        return _check_text(lenient).encode("utf-8"), 0, "utf-8", warnings + [
+        return _checked(_transcode(data, "utf-8", errors="replace")), 0, "utf-8", warnings + [
             {"code": "ingest.invalid_bytes", "params": {"count": bad}}
         ]
-    del lenient
 
-    label, text, score = _best_cjk(data)
-    western = None
-    try:
-        candidate = data.decode("cp1252")
-        if _western_plausible(candidate):
-            western = candidate
-    except UnicodeDecodeError:
-        pass
-
-    if text is not None and (score >= 0.3 or western is None):
-        if score < 0.3:
-            warnings.append({"code": "ingest.encoding_uncertain", "params": {"encoding": label}})
-        return _check_text(text).encode("utf-8"), 0, label, warnings
-    if western is not None:
-        return _check_text(western).encode("utf-8"), 0, "cp1252", warnings + [
+    label, codec, score = _best_cjk(data)
+    western = _western_plausible(_sample_lines(data).decode("cp1252", errors="replace")) \
+        if _decodes(data, "cp1252") else False
+    if label is not None and (score >= 0.3 or not western):
+        try:
+            utf8 = _transcode(data, codec)
+        except UnicodeDecodeError:  # the sample decoded but the rest does not
+            utf8 = None
+        if utf8 is not None:
+            if score < 0.3:
+                warnings.append({"code": "ingest.encoding_uncertain", "params": {"encoding": label}})
+            return _checked(utf8), 0, label, warnings
+    if western and _western_plausible(data.decode("cp1252")):
+        return _checked(_transcode(data, "cp1252")), 0, "cp1252", warnings + [
             {"code": "ingest.encoding_western", "params": {"encoding": "cp1252"}}
         ]
     raise ChurnCoreError(
@@ -606,14 +616,60 @@ def _decode_to_utf8(data, encoding=None):
     )
 
 
-# East Asian candidates, in order of preference on a tie: (label, codec, scorer)
-def _best_cjk(data):
-    """(label, text, score) of the East Asian decoding whose text looks most like real text."""
-    sample = data[:400_000]
+def _transcode(data, codec, errors="strict"):
+    """``data`` decoded with ``codec`` and encoded as UTF-8, chunk by chunk (no full-size str)."""
+    decoder = codecs.getincrementaldecoder(codec)(errors=errors)
+    out = bytearray()
+    view = memoryview(data)
+    for start in range(0, len(view), _UTF8_CHUNK):
+        out += decoder.decode(view[start:start + _UTF8_CHUNK]).encode("utf-8")
+    out += decoder.decode(b"", final=True).encode("utf-8")
+    return bytes(out) if len(out) < (1 << 20) else out
+
+
+def _checked(utf8):
+    """UTF-8 bytes after the control-character check on their start (a BOM dropped)."""
+    if utf8[:3] == codecs.BOM_UTF8:
+        utf8 = utf8[3:]
+    _check_text(bytes(utf8[:400_000]).decode("utf-8", errors="ignore"))
+    return utf8
+
+
+def _count_replacements(data):
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    view = memoryview(data)
+    bad = 0
+    for start in range(0, len(view), _UTF8_CHUNK):
+        bad += decoder.decode(view[start:start + _UTF8_CHUNK]).count("\ufffd")
+    return bad + decoder.decode(b"", final=True).count("\ufffd")
+
+
+def _decodes(data, codec):
+    try:
+        decoder = codecs.getincrementaldecoder(codec)()
+        view = memoryview(data)
+        for start in range(0, len(view), _UTF8_CHUNK):
+            decoder.decode(view[start:start + _UTF8_CHUNK])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _sample_lines(data, size=400_000):
+    sample = data[:size]
     cut = sample.rfind(b"\n")
     if len(data) > len(sample) and cut > 0:
         sample = sample[:cut + 1]
-    best = (None, None, -1.0, None)
+    return sample
+
+
+# East Asian candidates, in order of preference on a tie: (label, codec, scorer)
+def _best_cjk(data):
+    """(label, codec, score) of the East Asian decoding whose text (a sample) looks most like
+    real text; (None, None, -1) when none decodes the sample."""
+    sample = _sample_lines(data)
+    best = (None, None, -1.0)
     for label, codec, scorer in _CJK_CANDIDATES:
         try:
             decoded = sample.decode(codec)
@@ -621,15 +677,8 @@ def _best_cjk(data):
             continue
         score = scorer(decoded)
         if score > best[2]:
-            best = (label, codec, score, decoded)
-    label, codec, score, _ = best
-    if label is None:
-        return None, None, -1.0
-    try:
-        text = data.decode(codec)
-    except UnicodeDecodeError:  # the sample decoded but the rest does not
-        return None, None, -1.0
-    return label, text, score
+            best = (label, codec, score)
+    return best
 
 
 def _nonascii(text):
