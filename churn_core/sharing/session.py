@@ -33,7 +33,7 @@ class SessionFile:
     mapping: dict
     settings: dict
     segments: dict = field(default_factory=dict)
-    scenarios: list = field(default_factory=list)
+    scenarios: object = field(default_factory=list)
     extra: dict = field(default_factory=dict)
     model: object = None
 
@@ -45,8 +45,8 @@ def save_session(ws, segments=None, scenarios=None, extra=None):
     ----------
     segments : dict, optional
         ``{name: Segment}`` saved segments.
-    scenarios : list, optional
-        Saved simulator scenarios (JSON-ready dicts).
+    scenarios : dict or list, optional
+        Saved simulator scenarios (JSON-ready).
     extra : dict, optional
         Page settings to restore (budget, language...), JSON-ready.
     """
@@ -57,7 +57,7 @@ def save_session(ws, segments=None, scenarios=None, extra=None):
         "fingerprint": ws.load_.fingerprint, "source_name": ws.load_.source_name,
         "mapping": ws.mapping(), "settings": ws.settings.to_dict(),
         "segments": {name: seg.to_dict() for name, seg in (segments or {}).items()},
-        "scenarios": to_jsonable(list(scenarios or [])), "extra": to_jsonable(dict(extra or {})),
+        "scenarios": to_jsonable(scenarios if scenarios is not None else []), "extra": to_jsonable(dict(extra or {})),
         "has_model": ws.model_ is not None,
     }
     buf = io.BytesIO()
