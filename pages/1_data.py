@@ -126,6 +126,10 @@ def read_and_keep(source, filename, source_key, **options):
     else:
         state.set_dataset(load, None)
         set_label_confirmed(ws, False)  # a detected label is a guess until the user confirms it
+        # a current-customers file still in its uploader applies to the new history too
+        st.session_state.pop(CURRENT_SEEN_KEY, None)
+        st.session_state.pop(CURRENT_ERROR_KEY, None)
+        st.session_state.pop(MAPPING_MESSAGE_KEY, None)
     st.rerun()  # so the sidebar (drawn before this page) shows the new dataset
 
 
@@ -494,9 +498,11 @@ def meanings_section(ws):
                                                         help=t("data.meanings.margin_help")),
             })
     if st.button(t("data.meanings.apply"), key="data_meanings_apply", icon=":material/check:"):
-        state.set_meanings(meanings_from_tables(ws.meanings_, before, after, margins_before, margins_after))
-        st.session_state[MAPPING_MESSAGE_KEY] = ("applied", None)
-        st.rerun()
+        corrected = meanings_from_tables(ws.meanings_, before, after, margins_before, margins_after)
+        if corrected != ws.meanings_:
+            state.set_meanings(corrected)
+            st.session_state[MAPPING_MESSAGE_KEY] = ("applied", None)
+            st.rerun()
     mapping_files(ws)
 
 

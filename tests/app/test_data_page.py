@@ -440,6 +440,26 @@ def test_a_meaning_can_be_given_to_an_unrecognised_column():
     assert at.data_editor[0].value["sure"].iloc[row] == "high"
 
 
+def test_meaning_names_are_unique_in_both_languages():
+    """The meanings editor offers names, not codes: a name must point back to one meaning."""
+    from churn_core.data.meanings import VOCABULARY
+
+    assert len({m.en for m in VOCABULARY}) == len({m.zh_name for m in VOCABULARY}) == len(VOCABULARY)
+    assert "" not in {m.en for m in VOCABULARY} | {m.zh_name for m in VOCABULARY}
+
+
+def test_a_current_file_follows_a_new_history():
+    at = loaded_small_bank()
+    upload(at, "march.csv", csv_bytes(small_bank(37).drop(columns="churned")), key="data_current_upload")
+    assert workspace_of(at).describe_book()["customers"] == 37
+    # another history with the same columns: the file still in the uploader is the current book again
+    upload(at, "bank2.csv", csv_bytes(small_bank(120)))
+    assert_clean(at)
+    ws = workspace_of(at)
+    assert ws.load_.rows_loaded == 120
+    assert ws.describe_book() == {"source": "current_upload", "customers": 37, "snapshot": None}
+
+
 @pytest.fixture
 def captured_downloads(monkeypatch):
     """The bytes of every download button, by file name (AppTest keeps media in memory only)."""
