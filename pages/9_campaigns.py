@@ -19,6 +19,7 @@ from studio.i18n import current_lang, t, t_error
 
 SAMPLE_CAMPAIGN = Path(__file__).resolve().parent.parent / "sample_data" / "campaign.csv"
 PREFIXES = ("campaigns_", "_campaigns_")
+KEPT = "_campaigns_kept"  # codes of the translated choices (survive a language switch)
 FRAME_KEY = "_campaigns_frame"
 RESULT_KEY = "_campaigns_result"
 ASSIGNMENT_KEY = "_campaigns_assignment"
@@ -53,6 +54,18 @@ def id_column_of(df, roles=None):
     return df.columns[0]
 
 
+def choose(widget, label, codes, labeler, key, default, **kw):
+    """A translated choice (labels as options, so AppTest drives it in either language) returning a
+    code; the code is kept, so a language switch keeps the choice."""
+    kept = st.session_state.setdefault(KEPT, {})
+    labels = [labeler(c) for c in codes]
+    if st.session_state.get(key) not in labels:
+        current = kept.get(key, default)
+        st.session_state[key] = labels[codes.index(current)] if current in codes else labels[0]
+    kept[key] = ui.choose(widget, label, codes, labeler, key, **kw)
+    return kept[key]
+
+
 def pick(where, label, options, default, key):
     options = list(options)
     index = options.index(default) if default in options else 0
@@ -67,9 +80,8 @@ def downloads(df, basename):
 
 def campaign_frame(dataset):
     """The campaign table to analyse (kept in session state, keyed on its source)."""
-    options = ["sample", "upload"]
-    source = st.radio(t("campaigns.source"), options, horizontal=True,
-                      format_func=lambda o: t(f"campaigns.source.{o}"), key="campaigns_source")
+    source = choose(st.radio, t("campaigns.source"), ["sample", "upload"], lambda o: t(f"campaigns.source.{o}"),
+                    "campaigns_source", "sample", horizontal=True)
     if source == "sample":
         if dataset is None:
             st.info(t("campaigns.need_data"))
@@ -131,8 +143,8 @@ def settings(frame):
     positive = d.selectbox(t("campaigns.positive"), outcome_values,
                            index=outcome_values.index("1") if "1" in outcome_values else 0,
                            key=f"campaigns_positive_{outcome}")
-    kind = e.radio(t("campaigns.kind"), ["bad", "good"], horizontal=True,
-                   format_func=lambda k: t(f"campaigns.kind.{k}"), key="campaigns_kind")
+    kind = choose(e.radio, t("campaigns.kind"), ["bad", "good"], lambda k: t(f"campaigns.kind.{k}"),
+                  "campaigns_kind", "bad", horizontal=True)
     return dict(treatment=treatment, control=control, outcome=outcome, positive=positive, bad_outcome=kind == "bad")
 
 
@@ -238,9 +250,8 @@ def show_heterogeneity(result):
         return
     st.caption(t("campaigns.who_help"))
     with st.expander(t("campaigns.advanced"), icon=":material/science:"):
-        kind = st.radio(t("campaigns.curve"), ["qini", "uplift"], horizontal=True,
-                        format_func=lambda k: t(f"campaigns.curve.{k}"), key="campaigns_curve",
-                        help=t("campaigns.curve_help"))
+        kind = choose(st.radio, t("campaigns.curve"), ["qini", "uplift"], lambda k: t(f"campaigns.curve.{k}"),
+                      "campaigns_curve", "qini", horizontal=True, help=t("campaigns.curve_help"))
         curves = {arm_name(k): v for k, v in result.curves_.items()}
         st.altair_chart(U.build_curve_chart(curves, kind=kind, x_title=t("campaigns.chart.targeted"),
                                             y_title=t(f"campaigns.chart.{kind}"),
@@ -261,9 +272,9 @@ def show_heterogeneity(result):
 def show_segments(result, frame):
     st.subheader(t("campaigns.segments"))
     saved = state.get_segments()
-    choices = ["__column__"] + list(saved)
-    choice = st.selectbox(t("campaigns.segment_pick"), choices, key="campaigns_segment",
-                          format_func=lambda c: t("campaigns.segment_by_column") if c == "__column__" else str(c))
+    choice = choose(st.selectbox, t("campaigns.segment_pick"), ["__column__"] + list(saved),
+                    lambda c: t("campaigns.segment_by_column") if c == "__column__" else str(c),
+                    "campaigns_segment", "__column__")
     if choice == "__column__":
         usable = [c for c in result.features_ if frame[c].nunique() <= 30]
         if not usable:
