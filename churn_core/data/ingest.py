@@ -1323,7 +1323,7 @@ _POOL = pa.system_memory_pool()
 def _read_body(pacsv, body, names, types, delimiter, on_invalid):
     return pacsv.read_csv(
         body if isinstance(body, pa.NativeFile) else pa.BufferReader(body),
-        read_options=pacsv.ReadOptions(column_names=names, block_size=4 << 20),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=4 << 20, use_threads=False),
         parse_options=pacsv.ParseOptions(
             delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
             newlines_in_values=False, ignore_empty_lines=True, invalid_row_handler=on_invalid,
