@@ -97,10 +97,11 @@ def meaning_name(code):
 
 def read_and_keep(source, filename, source_key, **options):
     """Parse once, keep the dataset in the workspace (errors kept for display)."""
-    bar = st.progress(0.0, text=t("data.reading", name=filename))
+    text = ui.md("data.reading", name=filename)  # progress texts are Markdown: the name is escaped
+    bar = st.progress(0.0, text=text)
 
     def progress(fraction, code):
-        bar.progress(min(max(float(fraction), 0.0), 1.0), text=t("data.reading", name=filename))
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=text)
 
     try:
         load = load_file(source, filename, progress=progress, **options)
@@ -603,7 +604,7 @@ def current_section(ws):
         st.session_state[CURRENT_SEEN_KEY] = upload.file_id
         st.session_state.pop(CURRENT_ERROR_KEY, None)
         try:
-            with st.spinner(t("data.reading", name=upload.name)):
+            with st.spinner(ui.md("data.reading", name=upload.name)):
                 ws.set_current(load_file(upload.getvalue(), upload.name))
         except ChurnCoreError as exc:
             st.session_state[CURRENT_ERROR_KEY] = exc
