@@ -29,7 +29,9 @@ def main(data_path, meta_path, peer):
     model = xgb.XGBClassifier(
         tree_method="hist", max_depth=meta["max_depth"], learning_rate=meta["learning_rate"],
         n_estimators=meta["n_trees"], subsample=0.8, colsample_bytree=0.8, min_child_weight=2.0,
-        n_jobs=2, random_state=0,
+        # the same thread policy as ChurnModel: one thread under 50,000 rows (a busy 2-core machine
+        # makes two OpenMP threads spin), two above
+        n_jobs=1 if len(X) < 50_000 else 2, random_state=0,
     )
     model.fit(X, y)
     t_fit = time.perf_counter() - t0

@@ -243,7 +243,8 @@ def render_peers(m):
                 return f"> {pe['timeout_s']:.0f} s (timeout)"
             if p.get("total_s") is None:
                 return "failed: " + " ".join(p.get("error", []))[:80]
-            return f"{_s(p['total_s'])} ({p['total_s'] / o['total_s']:.1f}× ours)"
+            return (f"{_s(p['total_s'])} ({p['total_s'] / o['total_s']:.1f}× ours; fit {p['fit_s']:.0f} s + "
+                    f"explain {p['explain_s']:.0f} s)")
 
         lines.append(f"| {size['rows']:,} | {_s(o['total_s'])} | {_s(o.get('total_with_every_row_interactions_s'))} | "
                      f"{cell('explainerdashboard')} | {cell('explainerdashboard_nointer')} | {cell('shapash')} | "
