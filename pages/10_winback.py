@@ -69,7 +69,7 @@ def winback_frame(ws, wb, export=False):
 
 def winback_list(ws, wb):
     """Every churned customer, value lost first, with why they left and the offer."""
-    st.subheader(t("monitoring.winback.title"))
+    st.subheader(t("monitoring.winback.list_title"))
     st.caption(t("monitoring.winback.list_count", n=number(len(wb)), shown=number(min(len(wb), MAX_ROWS))))
     st.dataframe(winback_frame(ws, wb.head(MAX_ROWS)), hide_index=True, width="stretch")
     if st.toggle(t("monitoring.winback.prepare"), key="winback_export", help=t("monitoring.winback.prepare.help")):
@@ -98,13 +98,15 @@ def loss_chart(frame, group_title, field):
 
 
 def segment_columns(ws):
-    """Columns to group the lost value by (not the id or the label), a categorical one first."""
+    """Columns to group the lost value by (not the id or the label): categories first, those that
+    are not protected attributes (gender, age...) before those that are."""
     lost = ws.lost()
     skip = {ws.id_column, ws.roles_.label}
     snap = ws.meanings_.column("snapshot_date")
     cols = [c for c in lost.columns if c not in skip]
     small = [c for c in cols if c != snap and not pd.api.types.is_numeric_dtype(lost[c])
              and 2 <= lost[c].nunique() <= 12]
+    small.sort(key=ws.meanings_.is_protected)  # stable: file order otherwise
     return small + [c for c in cols if c not in small]
 
 

@@ -73,6 +73,7 @@ def pick_upload():
     st.caption(t("monitoring.compare.upload.help"))
     upload = st.file_uploader(t("monitoring.compare.upload"), type=TABLE_TYPES, key=UPLOAD_KEY)
     if upload is None:
+        st.session_state.pop(LOADED_KEY, None)  # the file was removed: do not hold its table
         return None
     kept = st.session_state.get(LOADED_KEY)
     if not kept or kept[0] != upload.file_id:

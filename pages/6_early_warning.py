@@ -119,7 +119,8 @@ def tier_overview(ws, n, config):
     counts = tiers.astype(str).value_counts().reindex(list(W.TIERS), fill_value=0)
     for col, tier in zip(st.columns(3), W.TIERS):
         col.metric(tier_word(tier), number(counts[tier]),
-                   t("warning.tier_share", share=pct(counts[tier] / n if n else 0, 0)), delta_color="off")
+                   t("warning.tier_share", share=pct(counts[tier] / n if n else 0, 0)), delta_color="off",
+                   delta_arrow="off")
     proba = ws.proba("book").to_numpy()
     if config.method == "profit":
         curve = W.compute_profit_curve(proba, config.value_per_customer, config.contact_cost, config.save_rate,
