@@ -614,3 +614,36 @@ def test_hostile_column_names_and_values_are_shown_as_text():
     assert [s for s in rendered(at) if LIVE_LINK.search(s)] == []
     assert any(s.startswith("Label \\!\\[x\\]\\(http\\://evil/x\\.png\\) = \\[yes\\]\\(http\\://evil\\)")
                for s in texts(at.success))
+
+
+# ----------------------------------------------------------------------------- every widget
+
+@needs_sample
+@pytest.mark.slow
+@pytest.mark.parametrize("lang,sample", [("en", "data_use_sample"), ("zh", "data_use_sample_zh")])
+def test_every_widget_on_the_shared_samples(lang, sample):
+    """Drive each widget of the page on the bundled samples (every fifth column for the column
+    pickers, to stay quick): no exception, no error box."""
+    at = make_app(PAGE, lang=lang)
+    at.run()
+    at.button(key=sample).click().run()
+    assert_clean(at)
+    assert not at.error
+    for column in at.selectbox(key="data_churn_by").options[::5]:
+        at.selectbox(key="data_churn_by").set_value(column).run()
+        assert_clean(at)
+        assert len(chart_specs(at)) == 1
+    ds = dataset_of(at)
+    label_box = at.selectbox(key=f"data_label_{ds.key}_{lang}")
+    for column in label_box.options[1::5]:  # columns tried as the label: a message or a choice
+        at.selectbox(key=f"data_label_{ds.key}_{lang}").set_value(column).run()
+        assert_clean(at)
+    for encoding in at.selectbox(key=f"data_opt_encoding_{lang}").options:
+        at.selectbox(key=f"data_opt_encoding_{lang}").set_value(encoding).run()
+        assert_clean(at)
+    at.checkbox(key="data_opt_reject_bad").check().run()
+    at.text_input(key="data_opt_sheet").input("Sheet1").run()
+    at.button(key="data_meanings_apply").click().run()  # nothing changed: nothing happens
+    at.button(key="data_role_apply").click().run()
+    assert_clean(at)
+    assert dataset_of(at).load.rows_loaded == 20000
