@@ -302,3 +302,20 @@ def test_unreadable_upload_says_why(bank):
     assert not at.exception
     assert len(at.error) == 1 and "empty" in at.error[0].value
     assert not at.metric
+
+
+def test_upload_name_is_text(sample_dataset, raw):
+    """The uploaded file's name is shown as text (no live link, image or emphasis); the whole sample
+    (each customer once) against its latest snapshot: those customers retained, the others lost."""
+    at = make_app(PAGE, dataset=sample_dataset, timeout=120).run()
+    at.radio(key="monitoring_source").set_value("This file with a second upload").run()
+    name = "[win](javascript:go)![x](evil.png)*b*.csv"
+    later = raw[raw["snapshot_date"] == "2024-12-31"]
+    at.file_uploader(key="monitoring_upload").set_value((name, later.to_csv(index=False).encode(), "text/csv")).run()
+    assert not at.exception
+    shown = [c.value for c in at.caption if "Later snapshot:" in c.value]
+    assert shown == [r"Later snapshot: \[win\]\(javascript\:go\)\!\[x\]\(evil\.png\)\*b\*\.csv, "
+                     f"{len(later):,} rows."]
+    got = metrics(at)
+    assert (got["Customers before"], got["Retained"], got["Lost"], got["New customers"]) == (
+        f"{len(raw):,}", f"{len(later):,}", f"{len(raw) - len(later):,}", "0")
