@@ -9,9 +9,15 @@ Monte Carlo + tornado, for new take-up / effect / cost / budget settings.
 
 import argparse
 import json
+import os
 import time
 
+import sys
+from pathlib import Path
+
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from churn_core.retention.offers import default_catalogue
 from churn_core.retention.simulate import SimulationSettings, compute_assumed_effects, compute_simulation, prepare_inputs
@@ -51,6 +57,7 @@ def main(argv=None):
         "resimulate_median_s": round(float(np.median(timings)), 3),
         "resimulate_cpu_s": [round(x, 3) for x in cpu],
         "last_targeted": res.summary["targeted"], "last_cost": round(res.summary["cost"]),
+        "load_average": round(os.getloadavg()[0], 2),
     }))
 
 

@@ -110,25 +110,37 @@ def main(argv=None):
     parser.add_argument("--file", required=True, help="customers CSV (e.g. generate --rows 1000000)")
     parser.add_argument("--contrib-rows", type=int, default=100_000)
     parser.add_argument("--best", action="store_true", help="also train the best model for the AUC gap")
-    parser.add_argument("--skip-floor", action="store_true")
+    parser.add_argument("--parts", default="ours,floor",
+                        help="which parts to run (ours, floor, best); results merge into --out, so the "
+                             "parts can run as separate processes")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
-    res = {"file": str(args.file), "csv_mb": round(os.path.getsize(args.file) / 2**20, 1)}
-    res["load_average_start"] = round(os.getloadavg()[0], 2)
-    res["ours"] = ours(args.file)
-    print(json.dumps({"ours": res["ours"]}), flush=True)
-    if not args.skip_floor:
-        res["floor"] = naive_floor(args.file, args.contrib_rows)
-        print(json.dumps({"floor": res["floor"]}), flush=True)
-        res["ratio"] = round(res["ours"]["wall_s"] / res["floor"]["total_s"], 4)
-    if args.best:
-        res["best"] = best_model(args.file)
-        res["auc_gap"] = round(res["best"]["roc_auc"] - res["ours"]["roc_auc"], 4)
-    res["load_average_end"] = round(os.getloadavg()[0], 2)
-    text = json.dumps(res, indent=1)
-    if args.out:
-        Path(args.out).write_text(text)
-    print(text)
+    parts = {p for p in args.parts.split(",") if p} | ({"best"} if args.best else set())
+    out = Path(args.out) if args.out else None
+    res = json.loads(out.read_text()) if out is not None and out.exists() else {}
+    res.update({"file": str(args.file), "csv_mb": round(os.path.getsize(args.file) / 2**20, 1)})
+
+    def save(key, value):
+        res[key] = value
+        res[f"load_average_after_{key}"] = round(os.getloadavg()[0], 2)
+        if "ours" in res and "floor" in res:
+            res["ratio"] = round(res["ours"]["wall_s"] / res["floor"]["total_s"], 4)
+        if "ours" in res and "best" in res:
+            res["auc_gap"] = round(res["best"]["roc_auc"] - res["ours"]["roc_auc"], 4)
+        print(json.dumps({key: value}), flush=True)
+        if out is not None:  # re-read: another part may have written meanwhile
+            current = json.loads(out.read_text()) if out.exists() else {}
+            current.update({k: v for k, v in res.items()})
+            res.update(current)
+            out.write_text(json.dumps(res, indent=1))
+
+    if "ours" in parts:
+        save("ours", ours(args.file))
+    if "floor" in parts:
+        save("floor", naive_floor(args.file, args.contrib_rows))
+    if "best" in parts:
+        save("best", best_model(args.file))
+    print(json.dumps(res, indent=1))
 
 
 if __name__ == "__main__":
