@@ -245,3 +245,19 @@ def test_chinese_page(sample_dataset, small_model, book):
                                        "百分点 1", "原因 2", "百分点 2", "原因 3", "百分点 3", "信号"]
     assert len(export) == 426 and set(export["风险层"]) == {"高"}
     assert not re.search(r"reason_\d|risk_tier|churn_probability", files["dl_csv_warning_reasons_all"].decode("utf-8-sig"))
+
+
+def test_current_upload_is_the_book(sample_dataset, small_model, raw):
+    """With a second upload of current customers (no label), the page acts on exactly those."""
+    from churn_core.data.ingest import load_file
+
+    current = raw[(raw["snapshot_date"] == "2024-09-30") & (raw["churned"] == 0)].drop(columns="churned")
+    at = make_app(PAGE, dataset=sample_dataset, model=small_model, timeout=120)
+    at.session_state["workspace"].set_current(load_file(current.to_csv(index=False).encode(), "current.csv"))
+    at.run()
+    assert not at.exception
+    assert at.info[0].value == f"This page acts on the current customers you uploaded: {len(current):,} customers."
+    n = len(current)
+    assert {m.label: m.value for m in at.metric} == {
+        "High": f"{round(0.1 * n):,}", "Medium": f"{round(0.2 * n):,}", "Low": f"{n - round(0.1 * n) - round(0.2 * n):,}"}
+    assert set(at.dataframe[1].value["Customer"]) <= set(current["customer_id"])
