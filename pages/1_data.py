@@ -306,7 +306,10 @@ def label_problem(series):
 
 
 def churn_summary(df, label, positive):
-    y = label_to_binary(df[label], positive).dropna()
+    try:
+        y = label_to_binary(df[label], positive).dropna()
+    except ChurnCoreError:  # the churned value does not occur in the column
+        return None
     if not len(y):
         return None
     return {"churned": number(int(y.sum())), "rate": pct(float(y.mean()))}
@@ -395,10 +398,9 @@ def suspected_leaks(ws):
     try:
         gate = compute_leaks(ws)
     except ChurnCoreError as exc:
-        if exc.code == "model.one_class":
-            only = ws.df[ws.roles_.label].dropna().unique()
-            st.error(ui.md("data.label.one_class", column=ws.roles_.label,
-                           value=only[0] if len(only) else "–"), icon=":material/block:")
+        only = ws.df[ws.roles_.label].dropna().unique()
+        if exc.code == "model.one_class" and len(only) == 1:
+            st.error(ui.md("data.label.one_class", column=ws.roles_.label, value=only[0]), icon=":material/block:")
         else:
             show_error(exc)
         return

@@ -383,6 +383,16 @@ def test_a_one_class_label_names_the_column_and_its_only_value(lang, message):
     assert at.button(key="data_label_apply").disabled
 
 
+def test_a_one_class_label_set_by_a_mapping_file_is_named_too():
+    at = loaded_small_bank(frame=small_bank(stayed="still here"))
+    mapping = {"version": 1, "label": "stayed", "positive": "still here"}
+    upload(at, "map.json", json.dumps(mapping).encode(), "application/json", key="data_mapping_upload")
+    assert_clean(at)
+    assert workspace_of(at).roles_.label == "stayed"
+    assert ("Column stayed has only one value (still here): a churn label needs customers who left and "
+            "customers who stayed.") in texts(at.error)
+
+
 @pytest.mark.parametrize("lang,message", [
     ("en", "Suspected leak (1): closing\\_fee. These columns nearly determine the label on their own, which "
            "usually means they were recorded after the customer left. Check them before training."),
