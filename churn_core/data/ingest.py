@@ -1227,13 +1227,15 @@ def _fast_columns(src, delimiter):
         return stream
 
     table = None
-    for _ in range(MAX_TYPED_RETRIES + 2):
+    for attempt in range(MAX_TYPED_RETRIES + 2):
         invalid.clear()
         try:
             table = _read_body(pacsv, body(), names, types, delimiter, on_invalid)
         except pa.ArrowInvalid as exc:
             failed = re.search(r"In CSV column #(\d+): CSV conversion error", str(exc))
-            if failed and types[names[int(failed.group(1))]] != pa.string():
+            if attempt == MAX_TYPED_RETRIES:
+                types = {name: pa.string() for name in names}  # last try: every column as text
+            elif failed and types[names[int(failed.group(1))]] != pa.string():
                 types[names[int(failed.group(1))]] = pa.string()
             elif any(t != pa.string() for t in types.values()):
                 types = {name: pa.string() for name in names}

@@ -286,3 +286,14 @@ def test_fast_path_agrees_with_the_exact_path(text):
     assert [c.to_pylist() for c in fast[1]] == [c.to_pylist() for c in exact[1]]
     rows = np.arange(fast[2])
     assert fast[6](rows).tolist() == exact[6](rows).tolist()
+
+
+def test_many_number_columns_each_failing_far_down_are_all_typed_and_listed():
+    rows = []
+    for i in range(150_000):
+        rows.append(",".join([str(i)] + [("bad" if i == 140_000 + k else str(i % 97)) for k in range(6)]))
+    result = load_file(("id,a,b,c,d,e,f\n" + "\n".join(rows) + "\n").encode(), "t.csv")
+    assert set(result.column_types.values()) == {"integer"}
+    assert result.bad_values[["line", "column"]].to_dict("records") == [
+        {"line": 140_002 + k, "column": c} for k, c in enumerate("abcdef")]
+    assert result.rows_loaded == 150_000
