@@ -168,7 +168,7 @@ def test_capacity_written_to_workspace_and_kept_across_languages(sample_dataset,
     assert not at.exception
     assert {m.label: m.value for m in at.metric} == {"高": "100", "中": "200", "低": f"{len(book) - 300:,}"}
     assert at.number_input(key="warning_high").value == 100
-    assert set(at.dataframe[1].value["风险层"]) == {"高"}  # the tier filter survives the switch
+    assert set(at.dataframe[1].value["风险等级"]) == {"高"}  # the tier filter survives the switch
 
 
 def test_profit_tiers_written_to_workspace(sample_dataset, small_model, book):
@@ -237,13 +237,13 @@ def test_chinese_page(sample_dataset, small_model, book):
     assert {m.label: m.value for m in at.metric} == {"高": "426", "中": "853", "低": "2,984"}
     assert at.dataframe[0].value.columns.tolist() == ["信号", "使用的列", "客户数", "其中高风险"]
     wl = at.dataframe[1].value
-    assert wl.columns.tolist() == ["客户", "流失风险（%）", "风险层", "客户价值（每年）", "原因 1", "原因 2",
+    assert wl.columns.tolist() == ["客户", "流失风险（%）", "风险等级", "客户价值（每年）", "原因 1", "原因 2",
                                    "原因 3", "信号"]
     assert wl["原因 1"].str.contains("流失风险").all()
     export = read_csv(files["dl_csv_warning_watch_list"])
-    assert export.columns.tolist() == ["客户", "流失风险（%）", "风险层", "客户价值（每年）", "所属客群", "原因 1",
+    assert export.columns.tolist() == ["客户", "流失风险（%）", "风险等级", "客户价值（每年）", "所属客群", "原因 1",
                                        "百分点 1", "原因 2", "百分点 2", "原因 3", "百分点 3", "信号"]
-    assert len(export) == 426 and set(export["风险层"]) == {"高"}
+    assert len(export) == 426 and set(export["风险等级"]) == {"高"}
     assert not re.search(r"reason_\d|risk_tier|churn_probability", files["dl_csv_warning_reasons_all"].decode("utf-8-sig"))
 
 
