@@ -19,7 +19,7 @@ from churn_core.data.profile import (
     compute_churn_spread,
     compute_profile,
 )
-from churn_core.data.roles import ROLES, detect_positive, label_to_binary
+from churn_core.data.roles import ROLES, detect_positive, label_to_binary, validate_label
 from churn_core.errors import ChurnCoreError
 from churn_core.sharing.formatting import number, pct
 from studio import state, ui
@@ -46,7 +46,6 @@ PAGE_PREFIXES = ("data_", "_data_")
 ENCODINGS = ["auto", "utf-8", "gb18030", "big5", "shift_jis", "euc-kr", "utf-16", "cp1252"]
 DELIMITERS = {"auto": None, "comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
 PREVIEW_ROWS = 100
-MAX_LABEL_VALUES = 20
 NO_LABEL = "\u2060(no label)"  # sentinel option; never a real column name
 LEAK_REASONS = ("leakage", "post_outcome", "strong_predictor")
 
@@ -293,15 +292,12 @@ def date_columns(frame):
 
 # ----------------------------------------------------------------------------- 2. the label
 
-def label_problem(series):
-    """Why ``series`` cannot be a churn label: ("too_many", n) / ("one_class", value) / ("empty",) / None."""
-    values = series.dropna().unique()
-    if len(values) == 0:
-        return ("empty",)
-    if len(values) > MAX_LABEL_VALUES:
-        return ("too_many", len(values))
-    if len(values) == 1:
-        return ("one_class", values[0])
+def label_problem(df, label):
+    """The engine's objection to ``label`` as the churn column (a ChurnCoreError), or None."""
+    try:
+        validate_label(df[label], label)
+    except ChurnCoreError as exc:
+        return exc
     return None
 
 
@@ -343,7 +339,7 @@ def label_section(ws):
     label = None if label == NO_LABEL else label
     positive, problem = None, None
     if label is not None:
-        problem = label_problem(df[label])
+        problem = label_problem(df, label)
         if problem is None:
             values = list(pd.Series(df[label].dropna().unique()))
             default = roles.positive if label == roles.label else detect_positive(df[label])
@@ -351,13 +347,8 @@ def label_section(ws):
             index = keys.index(str(default)) if default is not None and str(default) in keys else 0
             positive = right.selectbox(t("data.label.positive"), values, index=index,
                                        key=f"data_positive_{key}_{label}", format_func=str)
-        elif problem[0] == "too_many":
-            st.error(say("data.label.too_many", {"column": label}, count=number(problem[1]),
-                         limit=MAX_LABEL_VALUES), icon=":material/block:")
-        elif problem[0] == "one_class":
-            st.error(ui.md("data.label.one_class", column=label, value=problem[1]), icon=":material/block:")
         else:
-            st.error(ui.md("data.label.empty", column=label), icon=":material/block:")
+            show_error(problem)  # one class (named with its value), empty, or more than 20 values
     button = t("data.label.confirm") if label is not None and label == roles.label and not confirmed \
         else t("data.label.apply")
     if st.button(button, key="data_label_apply", type="primary" if not confirmed else "secondary",
@@ -396,13 +387,10 @@ def leak_columns(gate):
 def suspected_leaks(ws):
     """Mark columns that nearly give the answer away, before anyone trains."""
     try:
+        validate_label(ws.df[ws.roles_.label], ws.roles_.label)
         gate = compute_leaks(ws)
     except ChurnCoreError as exc:
-        only = ws.df[ws.roles_.label].dropna().unique()
-        if exc.code == "model.one_class" and len(only) == 1:
-            st.error(ui.md("data.label.one_class", column=ws.roles_.label, value=only[0]), icon=":material/block:")
-        else:
-            show_error(exc)
+        show_error(exc)
         return
     leaks = leak_columns(gate)
     if not leaks:

@@ -354,9 +354,9 @@ def test_role_correction_flow():
 
 
 @pytest.mark.parametrize("lang,message", [
-    ("en", "Column balance has 200 different values: a churn label has two (at most 20). "
-           "Choose the column that says whether a customer left."),
-    ("zh", "列 balance 有 200 个不同的值：流失标签只有两个值（最多 20 个）。请选择说明客户是否流失的那一列。"),
+    ("en", "The churn column balance has 200 different values; a churn column has two (left / stayed). "
+           "Choose another column."),
+    ("zh", "流失列 balance 有 200 个不同取值；流失列应只有两个取值（流失/留存）。请选择其他列。"),
 ])
 def test_a_label_with_more_than_20_values_is_refused(lang, message):
     frame = small_bank(balance=lambda f: np.arange(len(f)) * 10.0)
@@ -370,9 +370,9 @@ def test_a_label_with_more_than_20_values_is_refused(lang, message):
 
 
 @pytest.mark.parametrize("lang,message", [
-    ("en", "Column stayed has only one value (still here): a churn label needs customers who left "
+    ("en", "The churn column stayed has only one value (still here): the model needs customers who left "
            "and customers who stayed."),
-    ("zh", "列 stayed 只有一个值（still here）：流失标签需要既有流失客户，也有留存客户。"),
+    ("zh", "流失列 stayed 只有一个取值（still here）：模型需要既有流失客户也有留存客户。"),
 ])
 def test_a_one_class_label_names_the_column_and_its_only_value(lang, message):
     at = loaded_small_bank(lang, small_bank(stayed="still here"))
@@ -389,8 +389,8 @@ def test_a_one_class_label_set_by_a_mapping_file_is_named_too():
     upload(at, "map.json", json.dumps(mapping).encode(), "application/json", key="data_mapping_upload")
     assert_clean(at)
     assert workspace_of(at).roles_.label == "stayed"
-    assert ("Column stayed has only one value (still here): a churn label needs customers who left and "
-            "customers who stayed.") in texts(at.error)
+    assert ("The churn column stayed has only one value (still here): the model needs customers who left "
+            "and customers who stayed.") in texts(at.error)
 
 
 @pytest.mark.parametrize("lang,message", [
