@@ -160,13 +160,15 @@ def main(argv=None):
         peer_table(model, df).to_parquet(data)
         meta.write_text(json.dumps({"max_depth": int(model.max_depth), "learning_rate": float(model.learning_rate),
                                     "n_trees": int(model.n_trees_)}))
-        peers = []
+        size = {"rows": n, "features": len(model.feature_names_), "ours": ours, "peers": []}
+        results["sizes"].append(size)
         for peer in [p for p in args.peers.split(",") if p]:
+            if args.out:  # keep what is measured if a later run is interrupted
+                Path(args.out).write_text(json.dumps(results, indent=1))
             r = run_peer(py, data, meta, peer, args.timeout)
             print(json.dumps({"rows": n, **r}), flush=True)
-            peers.append(r)
-        results["sizes"].append({"rows": n, "features": len(model.feature_names_), "ours": ours, "peers": peers})
-        if args.out:  # keep partial results if a later size is interrupted
+            size["peers"].append(r)
+        if args.out:
             Path(args.out).write_text(json.dumps(results, indent=1))
     results["load_average_end"] = round(os.getloadavg()[0], 2)
     text = json.dumps(results, indent=1)
