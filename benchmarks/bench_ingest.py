@@ -15,6 +15,8 @@ shared machine hits both alike; the medians and their ratios are reported:
   row accounted for, bad values listed);
 - ``upload_s``: ``load_file`` plus loading the frame into the session's DuckDB store
   (``SessionStore.load_frame``): the typed table the segment pages query;
+- ``load_file_peak_rss_bytes``: peak RSS of that process up to the end of ``load_file`` (imports
+  included);
 - ``profile_peak_rss_bytes``: peak RSS of ``python -m churn_core profile FILE`` (whole CLI,
   imports included), against the CSV's size.
 
@@ -48,12 +50,13 @@ print(time.perf_counter() - t, n)
 """
 
 OURS = """
-import sys, tempfile, time
+import resource, sys, tempfile, time
 from churn_core.data.ingest import load_file
 from churn_core.data.store import SessionStore
 t = time.perf_counter()
 load = load_file(sys.argv[1])
 t_load = time.perf_counter() - t
+peak_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 with tempfile.TemporaryDirectory() as tmp:
     store = SessionStore(tmp)
     store.load_frame("customers", load.df)
@@ -61,7 +64,7 @@ with tempfile.TemporaryDirectory() as tmp:
     t_upload = time.perf_counter() - t
     store.close()
 assert load.rows_in_file == load.rows_loaded + load.rows_rejected
-print(t_load, t_upload, load.rows_in_file, load.rows_loaded, load.rows_rejected, int(n))
+print(t_load, t_upload, load.rows_in_file, load.rows_loaded, load.rows_rejected, int(n), peak_load)
 """
 
 
@@ -104,12 +107,13 @@ def main(argv=None):
                         "--out", str(path.parent)], cwd=ROOT, check=True)
     size = path.stat().st_size
 
-    floors, loads, uploads = [], [], []
+    floors, loads, uploads, load_peaks = [], [], [], []
     accounting = None
     for _ in range(max(1, args.reps)):
         seconds, n_duck = _run(FLOOR, path)
         floors.append(float(seconds))
-        t_load, t_upload, in_file, loaded, rejected, n_table = _run(OURS, path)
+        t_load, t_upload, in_file, loaded, rejected, n_table, peak_load = _run(OURS, path)
+        load_peaks.append(int(peak_load))
         loads.append(float(t_load))
         uploads.append(float(t_upload))
         accounting = {"rows_in_file": int(in_file), "rows_loaded": int(loaded),
@@ -134,6 +138,8 @@ def main(argv=None):
         "ratio_load_file_vs_floor": round(statistics.median(loads) / floor, 2),
         "ratio_upload_vs_floor": round(statistics.median(uploads) / floor, 2),
         "ratio_upload_vs_floor_per_pair": [round(u / f, 2) for u, f in zip(uploads, floors)],
+        "load_file_peak_rss_bytes": max(load_peaks),
+        "ratio_load_file_peak_vs_csv": round(max(load_peaks) / size, 2),
         "profile_s": round(profile_s, 3),
         "profile_peak_rss_bytes": peak,
         "ratio_profile_peak_vs_csv": round(peak / size, 2),
