@@ -52,16 +52,17 @@ print(time.perf_counter() - t, n)
 OURS = """
 import resource, sys, tempfile, time
 from churn_core.data.ingest import load_file
-from churn_core.data.store import SessionStore
 t = time.perf_counter()
 load = load_file(sys.argv[1])
 t_load = time.perf_counter() - t
 peak_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+from churn_core.data.store import SessionStore  # after the peak above (duckdb's import is not ours)
+t_store = time.perf_counter()
 with tempfile.TemporaryDirectory() as tmp:
     store = SessionStore(tmp)
     store.load_frame("customers", load.df)
     n = store.query("SELECT count(*) AS n FROM customers")["n"].iloc[0]
-    t_upload = time.perf_counter() - t
+    t_upload = t_load + time.perf_counter() - t_store
     store.close()
 assert load.rows_in_file == load.rows_loaded + load.rows_rejected
 print(t_load, t_upload, load.rows_in_file, load.rows_loaded, load.rows_rejected, int(n), peak_load)
