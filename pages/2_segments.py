@@ -7,8 +7,13 @@ import streamlit as st
 
 from churn_core.analysis import segments as S
 from churn_core.errors import ChurnCoreError
+from churn_core.sharing import formatting as F
 from studio import state, ui
-from studio.i18n import current_lang, t
+from studio.i18n import current_lang, load_catalogue, t, t_error
+
+#: Session keys of this page: its widgets and its own results (reset with the page, or when the data changes).
+PREFIXES = ("seg_", "_seg_")
+MONEY = {"avg_balance", "total_balance", "avg_assets", "total_assets"}
 
 METRICS = ["customers", "churned", "churn_rate", "lift", "avg_balance", "total_balance", "avg_assets",
            "total_assets", "products_per_customer", "share_inactive", "complaints_per_customer",
@@ -20,17 +25,34 @@ def metric_label(name):
     return t(f"segments.metric.{name}")
 
 
-def display(frame):
-    """Profile frame with translated metric headers and readable numbers."""
+def dim_label(key):
+    """Header of a ready-made dimension (``value_band`` -> "Value band"); a raw column keeps its name."""
+    code = f"segments.dim.{key}"
+    return t(code) if code in load_catalogue("en") else key
+
+
+def fmt_metric(name, x):
+    """One metric as a banker reads it: money with the currency, rates as %, counts as integers."""
+    if x is None or (isinstance(x, float) and x != x):
+        return "–"
+    if name in MONEY:
+        return F.money(x, state.get_workspace().settings.currency, current_lang())
+    if name in PERCENT:
+        return F.pct(x)
+    if name in ("customers", "churned"):
+        return F.number(x)
+    return F.number(x, 2)
+
+
+def display(frame, keys=()):
+    """A display copy: translated headers, formatted numbers (downloads keep the numbers)."""
     out = frame.copy()
     for c in out.columns:
-        if c in PERCENT:
-            out[c] = (out[c].astype(float) * 100).round(1)
-        elif c in ("lift",):
-            out[c] = out[c].astype(float).round(2)
-        elif c in METRICS and c not in ("customers", "churned"):
-            out[c] = out[c].astype(float).round(2)
-    return out.rename(columns={c: metric_label(c) for c in out.columns if c in METRICS})
+        if c in METRICS:
+            out[c] = [fmt_metric(c, v) for v in out[c]]
+    names = {c: metric_label(c) for c in out.columns if c in METRICS}
+    names.update({k: dim_label(k) for k in keys})
+    return out.rename(columns=names)
 
 
 def show_profile_metrics(profile):
@@ -43,7 +65,7 @@ def show_profile_metrics(profile):
     money = profile.get("avg_balance", profile.get("avg_assets"))
     if money is not None:
         key = "avg_balance" if "avg_balance" in profile else "avg_assets"
-        cols[3].metric(metric_label(key), f"{money:,.0f}")
+        cols[3].metric(metric_label(key), fmt_metric(key, money))
 
 
 # ---------------------------------------------------------------------------------- builder
@@ -95,7 +117,7 @@ def builder_tab(ds, store, cols):
         column = c1.selectbox(t("segments.builder.column"), list(df.columns), key="seg_b_column")
         ops = S.operators_for(df[column])
         op = ui.choose(c2.selectbox, t("segments.builder.operator"), ops,
-                    lambda o: t(f"segments.op.{o.replace(' ', '_')}"), "seg_b_op")
+                       lambda o: t(f"segments.op.{o.replace(' ', '_')}"), "seg_b_op")
         value = value_widget(df, store, column, op, "seg_b_value")
         if st.button(t("segments.builder.add"), key="seg_b_add", icon=":material/add:"):
             try:
@@ -108,25 +130,21 @@ def builder_tab(ds, store, cols):
             except ChurnCoreError as exc:
                 ui.show_error(exc)
     mode = ui.choose(st.radio, t("segments.builder.mode"), ["and", "or"], lambda m: t(f"segments.mode.{m}"),
-                  "seg_b_mode", horizontal=True)
+                     "seg_b_mode", horizontal=True)
     for i, cond in enumerate(list(conds)):
         a, b = st.columns([6, 1])
-        a.markdown(f"- {cond.describe(current_lang())}")
+        a.markdown(f"- {ui.escape_md(cond.describe(current_lang()))}")
         if b.button(t("segments.builder.remove"), key=f"seg_b_rm_{i}"):
             conds.pop(i)
             st.rerun()
     segment = S.Segment("", tuple(conds), mode)
-    st.markdown(f"**{t('segments.builder.description')}:** {segment.describe(current_lang())}")
+    st.markdown(ui.md("segments.builder.description_line", text=segment.describe(current_lang())))
     with st.expander(t("segments.builder.sql")):
         where, params = segment.where_sql()
         st.code(f"SELECT * FROM customers\nWHERE {where}", language="sql")
-        st.caption(t("segments.builder.params", params=", ".join(repr(p) for p in params) or "–"))
-    try:
-        profile = S.compute_segment_profile(store, cols, segment)
-        show_profile_metrics(profile)
-    except ChurnCoreError as exc:
-        ui.show_error(exc)
-        return
+        st.caption(ui.md("segments.builder.params", params=", ".join(repr(p) for p in params) or "–"))
+    profile = S.compute_segment_profile(store, cols, segment)
+    show_profile_metrics(profile)
     with st.form("seg_save_form", clear_on_submit=False, border=False):
         name = st.text_input(t("segments.builder.name"), key="seg_b_name")
         if st.form_submit_button(t("segments.builder.save"), icon=":material/save:"):
@@ -136,7 +154,18 @@ def builder_tab(ds, store, cols):
                 st.warning(t("segments.builder.need_condition"))
             else:
                 state.save_segment(name.strip(), S.Segment(name.strip(), tuple(conds), mode))
-                st.success(t("segments.builder.saved", name=name.strip()))
+                st.success(ui.md("segments.builder.saved", name=name.strip()))
+
+
+def usable(segment, df):
+    """The segment with its conditions checked against this file, or the translated reason it is not."""
+    if segment is None:
+        return None, None
+    try:
+        conds = tuple(S.validate_condition(c, df) for c in segment.conditions)
+    except ChurnCoreError as exc:
+        return None, t_error(exc)
+    return S.Segment(segment.name, conds, segment.mode), None
 
 
 def saved_tab(ds, store, cols):
@@ -144,16 +173,21 @@ def saved_tab(ds, store, cols):
     if not saved:
         st.info(t("segments.saved.none"))
         return
-    rows = []
+    rows, raw = [], []
     for name, seg in saved.items():
-        prof = S.compute_segment_profile(store, cols, seg)
+        checked, problem = usable(seg, ds.df)
+        prof = S.compute_segment_profile(store, cols, checked) if checked is not None else {}
+        rate, lift = prof.get("churn_rate"), prof.get("lift")
         rows.append({t("segments.saved.name"): name, t("segments.saved.description"): seg.describe(current_lang()),
-                     metric_label("customers"): int(prof["customers"]),
-                     metric_label("churn_rate"): round(100 * prof["churn_rate"], 1) if prof.get("churn_rate") is not None else None,
-                     metric_label("lift"): round(prof["lift"], 2) if prof.get("lift") is not None else None})
-    table = pd.DataFrame(rows)
-    st.dataframe(table, hide_index=True, width="stretch")
-    ui.download_buttons(table, "saved_segments", key="saved_segments")
+                     metric_label("customers"): fmt_metric("customers", prof["customers"]) if prof else "–",
+                     metric_label("churn_rate"): fmt_metric("churn_rate", rate),
+                     metric_label("lift"): fmt_metric("lift", lift),
+                     t("segments.saved.status"): problem or t("segments.saved.ok")})
+        raw.append({t("segments.saved.name"): name, t("segments.saved.description"): seg.describe(current_lang()),
+                    metric_label("customers"): prof.get("customers"), metric_label("churn_rate"): rate,
+                    metric_label("lift"): lift})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    ui.download_buttons(pd.DataFrame(raw), "saved_segments", key="saved_segments")
     drop = st.selectbox(t("segments.saved.delete_pick"), list(saved), key="seg_saved_drop")
     if st.button(t("segments.saved.delete"), key="seg_saved_delete", icon=":material/delete:"):
         state.delete_segment(drop)
@@ -171,12 +205,12 @@ def ready_tab(ds, store, cols):
         st.info(t("segments.ready.none"))
         return
     code = ui.choose(st.selectbox, t("segments.ready.pick"), list(options), lambda c: t(f"segments.ready.{c}"),
-                  "seg_ready_pick")
+                     "seg_ready_pick")
     seg = options[code]
     st.caption(t(f"segments.ready.{code}.help"))
     for dim in seg.dims:
         if isinstance(dim, S.Banding) and not dim.column.startswith("__"):
-            text = st.text_input(t("segments.ready.edges", column=dim.column),
+            text = st.text_input(ui.md("segments.ready.edges", column=dim.column),
                                  value=", ".join(f"{e:g}" for e in dim.edges), key=f"seg_edges_{code}_{dim.key}")
             try:
                 edges = S.parse_edges(text)
@@ -184,14 +218,11 @@ def ready_tab(ds, store, cols):
                     seg = S.edit_edges(seg, dim.key, edges)
             except ChurnCoreError as exc:
                 ui.show_error(exc)
-    try:
-        prof = S.compute_profiles(store, cols, seg)
-    except ChurnCoreError as exc:
-        ui.show_error(exc)
-        return
-    key = seg.keys()[0] if len(seg.keys()) == 1 else "group"
-    if len(seg.keys()) > 1:
-        prof.insert(0, "group", prof[seg.keys()].astype(str).agg(" · ".join, axis=1))
+    prof = S.compute_profiles(store, cols, seg)
+    keys = list(seg.keys())
+    key = keys[0] if len(keys) == 1 else "group"
+    if len(keys) > 1:
+        prof.insert(0, "group", prof[keys].astype(str).agg(" · ".join, axis=1))
     if "churn_rate" in prof.columns:
         base = S.compute_segment_profile(store, cols, None).get("churn_rate")
         st.altair_chart(
@@ -199,9 +230,11 @@ def ready_tab(ds, store, cols):
                                   title_y=metric_label("churn_rate"), base_rate=base),
             width="stretch",
         )
-    shown = display(prof.drop(columns=["group"], errors="ignore"))
-    st.dataframe(shown, hide_index=True, width="stretch")
-    ui.download_buttons(shown, f"segments_{code}", key=f"ready_{code}")
+    table = prof.drop(columns=["group"], errors="ignore")
+    st.dataframe(display(table, keys), hide_index=True, width="stretch")
+    names = {c: metric_label(c) for c in table.columns if c in METRICS}
+    names.update({k: dim_label(k) for k in keys})
+    ui.download_buttons(table.rename(columns=names), f"segments_{code}", key=f"ready_{code}")
 
 
 # ----------------------------------------------------------------------------- compare
@@ -214,15 +247,24 @@ def compare_tab(ds, store, cols):
     a, b = st.columns(2)
     pick_a = ui.choose(a.selectbox, t("segments.compare.a"), names, label, "seg_cmp_a", index=min(1, len(names) - 1))
     pick_b = ui.choose(b.selectbox, t("segments.compare.b"), names, label, "seg_cmp_b", index=min(2, len(names) - 1))
-    seg_a = saved.get(pick_a)
-    seg_b = saved.get(pick_b)
+    seg_a, problem_a = usable(saved.get(pick_a), ds.df)
+    seg_b, problem_b = usable(saved.get(pick_b), ds.df)
+    for problem in dict.fromkeys(p for p in (problem_a, problem_b) if p):
+        st.warning(problem)
+    if problem_a or problem_b:
+        return
     frame = S.compare_segments(store, cols, seg_a, seg_b)
-    frame["metric"] = frame["metric"].map(metric_label)
-    frame = frame.rename(columns={"metric": t("segments.compare.metric"), "a": label(pick_a), "b": label(pick_b),
-                                  "all": t("segments.all_customers")}) if pick_a != pick_b else frame.rename(
-        columns={"metric": t("segments.compare.metric"), "all": t("segments.all_customers")})
-    st.dataframe(frame, hide_index=True, width="stretch")
-    ui.download_buttons(frame, "segments_compare", key="compare")
+    # headers are always distinct: "A · name", "B · name", "All customers" (a side may be All customers)
+    col_a = t("segments.compare.col_a", name=label(pick_a))
+    col_b = t("segments.compare.col_b", name=label(pick_b))
+    headers = {"metric": t("segments.compare.metric"), "a": col_a, "b": col_b, "all": t("segments.all_customers")}
+    shown = frame.copy()
+    for c in ("a", "b", "all"):
+        shown[c] = [fmt_metric(m, v) for m, v in zip(frame["metric"], frame[c])]
+    shown["metric"] = shown["metric"].map(metric_label)
+    st.dataframe(shown.rename(columns=headers), hide_index=True, width="stretch")
+    raw = frame.assign(metric=frame["metric"].map(metric_label)).rename(columns=headers)
+    ui.download_buttons(raw, "segments_compare", key="compare")
 
 
 # ----------------------------------------------------------------------------- deciles
@@ -253,22 +295,32 @@ def deciles_tab(ds, store, cols):
         ui.download_buttons(deciles, "decile_cohorts", key="deciles")
 
 
-ds = state.require_dataset()
-st.title(t("segments.title"))
-st.caption(t("segments.intro"))
-store = state.get_store()
-cols = state.get_column_map(ds)
-if not cols.label:
-    st.warning(t("segments.no_label"))
-tabs = st.tabs([t("segments.tab.builder"), t("segments.tab.saved"), t("segments.tab.ready"),
-                t("segments.tab.compare"), t("segments.tab.deciles")])
-with tabs[0]:
-    builder_tab(ds, store, cols)
-with tabs[1]:
-    saved_tab(ds, store, cols)
-with tabs[2]:
-    ready_tab(ds, store, cols)
-with tabs[3]:
-    compare_tab(ds, store, cols)
-with tabs[4]:
-    deciles_tab(ds, store, cols)
+def forget_other_data(ds):
+    """Widgets and conditions of another file do not apply to this one: reset them when the data changes."""
+    fingerprint = ds.load.fingerprint
+    previous = st.session_state.get("_seg_data")
+    if previous != fingerprint:
+        ui.reset_page(PREFIXES)
+        st.session_state["_seg_data"] = fingerprint
+        if previous is not None:
+            st.info(t("segments.stale"))
+
+
+def segments_page():
+    ds = state.require_dataset()
+    forget_other_data(ds)
+    st.title(t("segments.title"))
+    st.caption(t("segments.intro"))
+    store = state.get_store()
+    cols = state.get_column_map(ds)
+    if not cols.label:
+        st.warning(t("segments.no_label"))
+    tabs = st.tabs([t("segments.tab.builder"), t("segments.tab.saved"), t("segments.tab.ready"),
+                    t("segments.tab.compare"), t("segments.tab.deciles")])
+    for tab, section in zip(tabs, (builder_tab, saved_tab, ready_tab, compare_tab, deciles_tab)):
+        with tab, ui.error_boundary(f"segments_{section.__name__}", prefixes=PREFIXES):
+            section(ds, store, cols)
+
+
+with ui.error_boundary("segments", prefixes=PREFIXES):
+    segments_page()
