@@ -8,6 +8,7 @@ from churn_core.errors import ChurnCoreError
 from churn_core.sharing.formatting import number
 from studio import state, ui
 from studio.i18n import language_switch, t
+from studio.session_ui import sidebar_tools
 
 ROOT = Path(__file__).resolve().parent
 
@@ -58,5 +59,6 @@ def sidebar_status():
 
 
 sidebar_status()
+sidebar_tools()
 
 st.navigation(sections).run()

@@ -133,6 +133,9 @@ class Workspace:
         The second upload ("current customers"), or None.
     model_ : ChurnModel or None
     settings : Settings
+    label_confirmed : bool
+        The user confirmed (or named) the churn label: the app never trains on a guessed label.
+        A new table or another label resets it.
     """
 
     def __init__(self, store=None, settings=None):
@@ -143,6 +146,7 @@ class Workspace:
         self.meanings_ = None
         self.current_ = None
         self.model_ = None
+        self.label_confirmed = False
         self._cache = {}
 
     # ------------------------------------------------------------------ data
@@ -170,6 +174,7 @@ class Workspace:
             raise ChurnCoreError("model.no_label", "No churn label was detected: name it with --label.")
         if label is not None or positive is not None:
             ws.set_label(label if label is not None else ws.roles_.label, positive)
+            ws.label_confirmed = True
         return ws
 
     def set_history(self, load, roles=None, meanings=None, mapping=None):
@@ -193,6 +198,7 @@ class Workspace:
         if not same:
             self.model_ = None
             self.current_ = None
+            self.label_confirmed = bool(mapping and mapping.get("label"))
             self._cache.clear()
         if self.store is not None:
             self.store.load_frame("customers", df)
@@ -264,6 +270,8 @@ class Workspace:
         """Replace the roles (label, ids...); meanings follow; a model of another label is dropped."""
         self._require_data()
         changed_label = (roles.label, _scalar(roles.positive)) != (self.roles_.label, _scalar(self.roles_.positive))
+        if changed_label:
+            self.label_confirmed = False
         self.roles_ = roles
         self.meanings_ = self._sync_meanings(self.meanings_)
         if changed_label and self.model_ is not None and (
@@ -281,14 +289,30 @@ class Workspace:
         self._cache.clear()
         return self
 
+    def confirm_label(self):
+        """Record that the user confirmed the churn label and its churned value."""
+        self._require_data()
+        if self.roles_.label is None:
+            raise ChurnCoreError("model.no_label", "Choose the churn column first (Data page or --label): "
+                                 "the app never guesses it silently.")
+        self.label_confirmed = True
+        return self
+
     def apply_mapping(self, mapping):
-        """Apply a mapping dict (or JSON text / path) to roles and meanings."""
+        """Apply a mapping dict (or JSON text / path) to roles and meanings, all or nothing.
+
+        A mapping that names the label confirms it.
+        """
         from churn_core.data.meanings import load_mapping
 
         self._require_data()
         data = mapping if isinstance(mapping, dict) else load_mapping(mapping)
-        self.set_roles(roles_with_mapping(self.roles_, self.df, data))
-        self.set_meanings(apply_mapping(self.meanings_, data, columns=self.df.columns))
+        roles = roles_with_mapping(self.roles_, self.df, data)  # both computed before anything changes
+        meanings = apply_mapping(self.meanings_, data, columns=self.df.columns)
+        self.set_roles(roles)
+        self.set_meanings(meanings)
+        if data.get("label"):
+            self.label_confirmed = True
         return self
 
     def mapping(self):
@@ -305,14 +329,22 @@ class Workspace:
         return self.settings
 
     # ------------------------------------------------------------------ model
-    def train(self, progress=None, **model_kwargs):
-        """Fit a churn model on the history with the workspace's label; keep and return it."""
+    def train(self, progress=None, require_confirmed=False, **model_kwargs):
+        """Fit a churn model on the history with the workspace's label; keep and return it.
+
+        ``require_confirmed=True`` (the app) refuses a label the user has not confirmed; the CLI
+        names the label it used in its output instead.
+        """
         from churn_core.modeling.model import ChurnModel
 
         self._require_data()
         if self.roles_.label is None:
             raise ChurnCoreError("model.no_label", "Choose the churn column first (Data page or --label): "
                                  "the app never guesses it silently.")
+        if require_confirmed and not self.label_confirmed:
+            raise ChurnCoreError("model.label_not_confirmed", "Confirm the churn column on the Data page first: "
+                                 f"is {self.roles_.label!r} = {self.roles_.positive!r} the customers who left?",
+                                 column=str(self.roles_.label), value=str(self.roles_.positive))
         model = ChurnModel(**model_kwargs).fit(self.df, self.roles_, progress=progress)
         return self.set_model(model)
 
@@ -373,7 +405,9 @@ class Workspace:
 
     def _compute_book(self):
         if self.current_ is not None:
-            return Book(self.current_.df, BOOK_CURRENT, "current")
+            cur = self.current_.df
+            keep = self.churned(cur).fillna(0).to_numpy() != 1  # customers the file marks as gone are not acted on
+            return Book(cur[keep], BOOK_CURRENT, "current")
         df = self.df
         keep = self.churned().fillna(0).to_numpy() != 1
         snap_col = self.meanings_.column("snapshot_date")
@@ -512,6 +546,16 @@ class Workspace:
         return self.cached(f"value:{which}", lambda: compute_customer_value(
             self._frame(which), self.meanings_, self.settings.value), which)
 
+    def value_source(self):
+        """``"contribution"`` when customers are valued in money (a money column or products), else
+        ``"count"`` (1 per customer: value then counts customers)."""
+        from churn_core.analysis.segments import ColumnMap
+        from churn_core.analysis.value import has_money
+
+        self._require_data()
+        cols = ColumnMap.from_meanings(self.meanings_, self.roles_, self.df)
+        return "contribution" if has_money(cols) else "count"
+
     # ------------------------------------------------------------------ lists
     def scores(self, which="book", lang="en"):
         """The scores table of the CLI (id, probability, status, tier, reasons with points, signals)."""
@@ -574,14 +618,11 @@ class Workspace:
                                   tier_config=self.settings.tiers)
 
     def lever_columns(self):
-        """``{lever: column(s)}`` the offers act on, from the column meanings."""
-        from churn_core.retention import offers as O
+        """``{lever: column(s)}`` the offers act on, from the column meanings (numeric columns of the book)."""
+        from churn_core.retention.offers import lever_columns_from_meanings
 
-        fn = getattr(O, "lever_columns_from_meanings", None)
-        if fn is not None:
-            return fn(self.meanings_)
         exclude = [c for c in (self.roles_.label, self.id_column) if c]
-        return O.detect_lever_columns(self.df, exclude=exclude)
+        return lever_columns_from_meanings(self.meanings_, self.book().frame, exclude=exclude)
 
     def simulator_inputs(self, catalogue, effects="assumed", measured=None, seed=0):
         """Per-customer inputs of the simulator for the book (computed once per catalogue/effects).
@@ -606,13 +647,14 @@ class Workspace:
             p = self.proba("book").to_numpy()
             if effects == "model":
                 eff = compute_model_effects(model, book, catalogue, churn_probability=p,
-                                            lever_columns=self.lever_columns())
+                                            lever_columns=self.lever_columns(), meanings=self.meanings_)
             elif effects == "measured" and measured is not None:
                 eff = measured
             else:
                 eff = compute_assumed_effects(p, catalogue)
             return prepare_inputs_from_frame(book, catalogue, p, eff, roles=self.roles_, id_column=self.id_column,
-                                             value=self.customer_value("book"), seed=seed)
+                                             value=self.customer_value("book"), seed=seed, meanings=self.meanings_,
+                                             assumptions=self.settings.value, value_source=self.value_source())
 
         return self.cached("simulator_inputs", compute, _digest(catalogue_to_json(catalogue)), effects,
                            id(measured) if measured is not None else "-", seed)

@@ -63,13 +63,15 @@ def t(key, **kw):
 
 def t_error(exc):
     """Message for an engine error: its translated code, else its English message."""
+    from studio.ui import escape_md
+
     code = getattr(exc, "code", None)
-    params = getattr(exc, "params", {}) or {}
+    params = {k: escape_md(v) for k, v in (getattr(exc, "params", {}) or {}).items()}
     if code:
         key = "error." + code
         if key in load_catalogue(current_lang()) or key in load_catalogue("en"):
             return t(key, **params)
-    return str(exc) or exc.__class__.__name__
+    return escape_md(str(exc) or exc.__class__.__name__)
 
 
 def _on_language_change():

@@ -123,16 +123,12 @@ def set_dataset(load, roles):
 
 
 def get_column_map(dataset):
-    """Business columns of the dataset (balance, products...) from the workspace's column meanings."""
-    from churn_core.analysis.segments import detect_columns
+    """Business columns of the dataset (balance, products, money...) from the workspace's meanings."""
+    from churn_core.analysis.segments import ColumnMap
 
     cached = st.session_state.get("_colmap")
     if not cached or cached[0] != dataset.key:
-        try:
-            cols = detect_columns(dataset.df, dataset.roles, meanings=dataset.meanings)
-        except TypeError:  # detect_columns without meanings support
-            cols = detect_columns(dataset.df, dataset.roles)
-        cached = (dataset.key, cols)
+        cached = (dataset.key, ColumnMap.from_meanings(dataset.meanings, dataset.roles, dataset.df))
         st.session_state["_colmap"] = cached
     return cached[1]
 

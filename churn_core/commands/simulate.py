@@ -36,13 +36,24 @@ def add_arguments(parser):
     parser.add_argument("--out", required=True, help="output folder (created if needed)")
 
 
-def run(args):
+def _load_model(path):
     from churn_core.modeling.model import ChurnModel
+
+    return ChurnModel.load(path)
+
+
+def run(args):
     from churn_core.retention.offers import catalogue_to_records, default_catalogue, load_catalogue
 
+    from churn_core.errors import ChurnCoreError
+    from churn_core.retention.simulate import SimulationSettings
+
+    SimulationSettings(budget=args.budget, objective=args.objective, n_draws=args.draws, seed=args.seed)  # validate
     catalogue = load_catalogue(args.offers) if args.offers else default_catalogue()
     path = Path(args.file)
-    model = ChurnModel.load(args.model)
+    if not path.exists():
+        raise ChurnCoreError("cli.file_not_found", f"File not found: {path}.", path=str(path))
+    model = _load_model(args.model)
     saved = Path(args.model) / "columns.json"
     if getattr(args, "columns", None) is None and saved.is_file():
         args.columns = str(saved)  # the meanings the model was trained with
