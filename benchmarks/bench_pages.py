@@ -39,25 +39,30 @@ def main(argv=None):
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
 
+    import logging
+
     from streamlit.testing.v1 import AppTest
+
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
 
     from churn_core.data.ingest import load_file
     from churn_core.data.roles import detect_roles
     from churn_core.modeling.model import ChurnModel
-    from studio.state import Dataset
+    from churn_core.workspace import Workspace
 
     t = time.perf_counter()
     load = load_file(args.file)
-    dataset = Dataset(load=load, roles=detect_roles(load.df))
-    model = (ChurnModel.load(args.model_dir) if args.model_dir
-             else ChurnModel().fit(dataset.df, dataset.roles))
+    roles = detect_roles(load.df)
+    model = ChurnModel.load(args.model_dir) if args.model_dir else ChurnModel().fit(load.df, roles)
     setup_s = time.perf_counter() - t
-    out = {"file": args.file, "rows": int(len(dataset.df)), "setup_s": round(setup_s, 1), "pages": []}
+    out = {"file": args.file, "rows": int(len(load.df)), "setup_s": round(setup_s, 1), "pages": []}
     for page in [p for p in args.pages.split(",") if p]:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=1800)
         at.session_state["lang"] = "en"
-        at.session_state["dataset"] = dataset
-        at.session_state["model"] = model
+        # the session state the app keeps (as tests/app/conftest.py does): one Workspace per session
+        ws = Workspace().set_history(load, roles=roles)
+        ws.set_model(model)
+        at.session_state["workspace"] = ws
         at.session_state["results"] = {}
         at.session_state["segments"] = {}
         at.switch_page(page)
@@ -67,19 +72,25 @@ def main(argv=None):
         if at.exception:
             out["pages"].append({"page": page, "error": str(at.exception[0].value)[:200]})
             continue
-        times = []
-        slider = next((s for s in at.slider if s.key == "sim_take"), None)
+        times, cpu = [], []
+        slider = next((s for s in at.slider if str(s.key).startswith("sim_take")), None)
         for i in range(args.reruns):
             if slider is not None:
                 slider.set_value(round(0.5 + 0.05 * (i % 20), 2))
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             at.run()
             times.append(time.perf_counter() - t)
-            slider = next((s for s in at.slider if s.key == "sim_take"), None)
-        row = {"page": page, "cold_s": round(cold, 2), "reruns": len(times),
+            cpu.append(time.process_time() - c)
+            slider = next((s for s in at.slider if str(s.key).startswith("sim_take")), None)
+        charts = len(list(at.get("vega_lite_chart")) + list(at.get("arrow_vega_lite_chart")))
+        row = {"page": page, "cold_s": round(cold, 2), "reruns": len(times), "charts": charts,
+               "tables": len(at.dataframe), "metrics": len(at.metric),
                "interaction": "take-up slider moved" if slider is not None else "rerun",
                "rerun_median_s": round(float(np.median(times)), 3),
                "rerun_p95_s": round(float(np.percentile(times, 95)), 3),
+               "rerun_cpu_median_s": round(float(np.median(cpu)), 3),
+               "rerun_cpu_p95_s": round(float(np.percentile(cpu, 95)), 3),
+               "load_average": round(os.getloadavg()[0], 2),
                "errors": [str(e.value)[:200] for e in at.exception]}
         print(json.dumps(row), flush=True)
         out["pages"].append(row)
