@@ -9,6 +9,7 @@ Settings (budget, multipliers, targeting, offer catalogue) live under this page'
 page is shown: they survive page changes and language switches.
 """
 
+import hashlib
 import io
 
 import numpy as np
@@ -25,7 +26,6 @@ from studio.i18n import current_lang, t
 PREFIXES = ("sim_", "_sim_")
 KEPT = "_sim_kept"                # {setting: value or code}: the page's settings, kept across pages
 CATALOGUE_KEY = "_sim_catalogue"  # the user's offer catalogue
-MEASURED_KEY = "_sim_measured"    # (key, EffectMatrix) of measured campaign effects for the book
 SOURCES = ("assumed", "model", "measured")
 TARGETINGS = ("optimiser", "top_n", "tier", "segment")
 TIERS = ("High", "Medium", "Low")
@@ -168,15 +168,14 @@ def offer_catalogue():
 
 
 def measured_effects(ws, catalogue, uplift):
-    """The campaign's measured effects for the book (one EffectMatrix per book/catalogue/campaign)."""
-    key = (ws.key("measured"), catalogue.fingerprint(), id(uplift))
-    held = st.session_state.get(MEASURED_KEY)
-    if not held or held[0] != key:
-        book = ws.book().frame
-        held = (key, sim.compute_measured_effects(uplift.predict_effects(book), catalogue,
-                                                  ws.proba("book").to_numpy()))
-        st.session_state[MEASURED_KEY] = held
-    return held[1]
+    """The campaign's measured effects for the book, kept by the workspace (one per catalogue/campaign)."""
+    return ws.cached("simulator_measured", lambda: sim.compute_measured_effects(
+        uplift.predict_effects(ws.book().frame), catalogue, ws.proba("book").to_numpy()),
+        catalogue_key(catalogue), id(uplift))
+
+
+def catalogue_key(catalogue):
+    return hashlib.sha256(catalogue.fingerprint().encode("utf-8")).hexdigest()[:16]
 
 
 def effects_section(ws, catalogue):

@@ -289,7 +289,7 @@ def show_segments(result, frame):
         try:
             mask = saved[choice].mask(frame)
         except (ChurnCoreError, KeyError, ValueError, TypeError) as exc:
-            st.warning(ui.md("campaigns.segment_failed", error=t_error(exc)))
+            st.warning(t("campaigns.segment_failed", error=t_error(exc)))  # t_error escapes
             return
         name = choice
     effects = result.segment_effects(mask.reindex(result.data_.index).fillna(False))

@@ -7,7 +7,6 @@ surviving page and language switches, the board report, and the page's figures e
 """
 
 import json
-from pathlib import Path
 from unittest.mock import patch
 
 import numpy as np
