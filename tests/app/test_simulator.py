@@ -227,8 +227,9 @@ def test_settings_survive_a_page_switch_and_a_language_switch(sample_dataset, sm
     at.number_input(key="sim_seed").set_value(7).run()
     at.switch_page("pages/6_early_warning.py").run()
     assert not at.exception
+    assert "sim_budget" not in at.session_state  # Streamlit dropped the widget's own key...
     at.switch_page(PAGE).run()
-    assert at.number_input(key="sim_budget").value == 12345
+    assert at.number_input(key="sim_budget").value == 12345  # ...the page restored it from its own key
     assert at.slider(key="sim_take_up").value == 1.25
     assert at.radio(key="sim_targeting").value == "Risk tiers"
     assert at.multiselect(key="sim_tiers").value == ["High", "Low"]
@@ -326,3 +327,26 @@ def test_churn_modelling_plan_in_money_beats_both_baselines(churn_modelling, lan
     assert _metric(at, kept).value == number(s["expected_saved"], 1)
     value_label = "Value kept" if lang == "en" else "保住的价值"
     assert _metric(at, value_label).value == money(s["retained_value"], lang=lang)
+
+
+def test_simulator_follows_the_shared_tiers_value_and_currency(sample_dataset, small_model):
+    """Tiers set on Early warning, the cost to serve set on the Value page and the currency: the
+    simulator's High-tier targeting, customer value and money all follow the workspace."""
+    from dataclasses import replace
+
+    at = make_app(PAGE, dataset=sample_dataset, model=small_model, timeout=120)
+    ws = at.session_state["workspace"]
+    ws.update_settings(tiers=replace(ws.settings.tiers, high_capacity=50, medium_capacity=0), currency="¥",
+                       value=replace(ws.settings.value, cost_to_serve=100.0))
+    at.run()
+    at.radio(key="sim_targeting").set_value("Risk tiers").run()
+    assert not at.exception
+    assert "50 customers in the chosen tiers (Early warning settings)." in [c.value for c in at.caption]
+    assert _num(_comparison(at).loc["This plan", "Customers contacted"].replace("¥", "")) <= 50
+    value = np.asarray(ws.customer_value("book"), dtype=float)
+    caption = next(c.value for c in at.caption if c.value.startswith("Customer value"))
+    assert f"{money(value.sum(), '¥')} a year" in caption
+    assert _metric(at, "Spend").value.startswith("¥")
+    at.radio(key="sim_targeting").set_value("Optimiser: best offer (or none) per customer").run()
+    budget = at.number_input(key="sim_budget").value
+    assert _metric(at, "Value kept").value == money(ws.plan(budget).summary["retained_value"], "¥")
