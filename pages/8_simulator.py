@@ -162,8 +162,8 @@ def offer_catalogue():
     right.download_button(t("simulator.offers.download"), offers_mod.catalogue_to_json(catalogue).encode("utf-8"),
                           file_name="offers.json", mime="application/json", key="sim_offers_download",
                           icon=":material/download:")
-    st.caption(t("simulator.offers.in_use", offers="、".join(offer_name(catalogue, c, lang) for c in catalogue.codes)
-                 if lang == "zh" else ", ".join(offer_name(catalogue, c, lang) for c in catalogue.codes)))
+    sep = "、" if lang == "zh" else ", "
+    st.caption(ui.md("simulator.offers.in_use", offers=sep.join(offer_name(catalogue, c, lang) for c in catalogue.codes)))
     return catalogue
 
 

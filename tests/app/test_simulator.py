@@ -209,12 +209,16 @@ def test_offer_catalogue_upload_renames_offers(sample_dataset, small_model):
 
     records = catalogue_to_records(default_catalogue())
     records[0]["name_en"] = "No fees for a year"
+    records[1]["name_en"] = "[Rate](http://evil.example) bonus"
     at = make_app(PAGE, dataset=sample_dataset, model=small_model, timeout=120)
     at.run()
     at.file_uploader(key="sim_offers_upload").set_value(
         ("offers.json", json.dumps(records).encode(), "application/json")).run()
     assert not at.exception
-    assert _frame(at, "Offer")["Offer"].iloc[0] == "No fees for a year"
+    assert list(_frame(at, "Offer")["Offer"])[:2] == ["No fees for a year", "[Rate](http://evil.example) bonus"]
+    shown = [e.value for kind in ("markdown", "caption", "success", "warning") for e in getattr(at, kind)]
+    assert any("\\[Rate\\]\\(http\\://evil\\.example\\) bonus" in s for s in shown)
+    assert not any("](http" in s for s in shown)  # an offer name is text, never a live link
 
 
 def test_settings_survive_a_page_switch_and_a_language_switch(sample_dataset, small_model):
