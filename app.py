@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent
 PAGES = [
     ("app.section.data", "pages/0_home.py", "app.page.home", ":material/home:"),
     ("app.section.data", "pages/1_data.py", "app.page.data", ":material/upload_file:"),
+    ("app.section.data", "pages/12_workshop.py", "app.page.workshop", ":material/school:"),
     ("app.section.analysis", "pages/2_segments.py", "app.page.segments", ":material/category:"),
     ("app.section.analysis", "pages/3_value.py", "app.page.value", ":material/payments:"),
     ("app.section.analysis", "pages/4_sql.py", "app.page.sql", ":material/terminal:"),
