@@ -258,3 +258,20 @@ def test_upload_flow_with_good_outcome_and_join_off():
     sentences = [m.value for m in at.markdown if m.value.startswith("- Mens")]
     assert sentences[0].startswith(f"- Mens E\\-Mail raises the visit rate by {mens:.1f}".replace(".", "\\."))
     json.dumps(at.session_state["_campaigns_result"][1].to_dict())
+
+
+def test_uploaded_campaign_joined_to_the_customers_gets_their_features(sample_dataset):
+    from studio.i18n import load_catalogue
+
+    at = make_app(PAGE, dataset=sample_dataset, timeout=180)
+    at.run()
+    _upload(at, "campaign.csv", pd.read_csv(CAMPAIGN))
+    assert "File campaign\\.csv: 12,000 rows, 3 columns." in [c.value for c in at.caption]
+    at.checkbox(key="campaigns_join").check().run()
+    at.selectbox(key="campaigns_id").set_value("customer_id").run()
+    assert not at.exception
+    assert "12,000 rows; 0 without a customer record." in [c.value for c in at.caption]
+    at.button(key="campaigns_run").click().run()
+    assert not at.exception
+    assert load_catalogue("en")["campaigns.warn.uplift.no_features"] not in [w.value for w in at.warning]
+    assert len(at.session_state["_campaigns_result"][1].features_) > 5
