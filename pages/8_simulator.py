@@ -376,7 +376,8 @@ def advanced_section(ws, result):
 def scenarios_section(ws, result, catalogue, source):
     """Save the current plan as a scenario and compare scenarios side by side."""
     st.subheader(t("simulator.scenarios.title"))
-    scenarios = dict(state.get_result("scenarios") or {})
+    saved = state.get_result("scenarios")
+    scenarios = dict(saved) if isinstance(saved, dict) else {}  # {name: plan document}
     n1, n2 = st.columns([3, 1])
     default = t("simulator.scenarios.default", n=len(scenarios) + 1)
     name = n1.text_input(t("simulator.scenarios.name"), value=default, key="sim_scenario_name")
