@@ -103,7 +103,7 @@ def contents(index):
     with st.expander(t("workshop.contents")):
         for i, step in enumerate(W.STEPS):
             mark = "▶" if i == index else "·"
-            st.markdown(f"{mark} {i + 1}. {t(f'workshop.step.{step.code}.title')}")
+            st.markdown(f"{mark} {t(f'workshop.step.{step.code}.title')}")
 
 
 def reset_button():
