@@ -624,7 +624,7 @@ class Workspace:
         exclude = [c for c in (self.roles_.label, self.id_column) if c]
         return lever_columns_from_meanings(self.meanings_, self.book().frame, exclude=exclude)
 
-    def simulator_inputs(self, catalogue, effects="assumed", measured=None, seed=0):
+    def simulator_inputs(self, catalogue, effects="assumed", measured=None, seed=0, segments=None):
         """Per-customer inputs of the simulator for the book (computed once per catalogue/effects).
 
         Parameters
@@ -633,6 +633,8 @@ class Workspace:
         effects : {"assumed", "model", "measured"}
         measured : EffectMatrix, optional
             Measured effects (``effects="measured"``), already aligned with the book.
+        segments : dict, optional
+            Saved segments ``{name: Segment}`` that offer rules (``segment:NAME``) may name.
         """
         from churn_core.retention.offers import catalogue_to_json
         from churn_core.retention.simulate import (compute_assumed_effects, compute_model_effects,
@@ -654,12 +656,15 @@ class Workspace:
                 eff = compute_assumed_effects(p, catalogue)
             return prepare_inputs_from_frame(book, catalogue, p, eff, roles=self.roles_, id_column=self.id_column,
                                              value=self.customer_value("book"), seed=seed, meanings=self.meanings_,
-                                             assumptions=self.settings.value, value_source=self.value_source())
+                                             assumptions=self.settings.value, value_source=self.value_source(),
+                                             segments=segments)
 
+        seg_key = _digest({k: v.to_dict() for k, v in (segments or {}).items()})
         return self.cached("simulator_inputs", compute, _digest(catalogue_to_json(catalogue)), effects,
-                           id(measured) if measured is not None else "-", seed)
+                           id(measured) if measured is not None else "-", seed, seg_key)
 
-    def plan(self, budget, catalogue=None, effects="assumed", measured=None, target_mask=None, **settings):
+    def plan(self, budget, catalogue=None, effects="assumed", measured=None, target_mask=None, segments=None,
+             **settings):
         """The retention plan for the book under ``budget`` with the shared objective.
 
         ``settings`` go to :class:`~churn_core.retention.simulate.SimulationSettings` (multipliers,
@@ -671,7 +676,8 @@ class Workspace:
         catalogue = catalogue or default_catalogue()
         settings.setdefault("objective", self.settings.objective)
         sim = SimulationSettings(budget=budget, **settings)
-        inputs = self.simulator_inputs(catalogue, effects=effects, measured=measured, seed=sim.seed)
+        inputs = self.simulator_inputs(catalogue, effects=effects, measured=measured, seed=sim.seed,
+                                       segments=segments)
         return compute_simulation(inputs, catalogue, sim, target_mask=target_mask)
 
 

@@ -275,7 +275,7 @@ def compute_plan(ws, catalogue, source, measured, settings, targeting, fixed_off
     """The one plan (``Workspace.plan``, as the CLI): everything shown below comes from it."""
     budget = settings.pop("budget")
     return ws.plan(budget, catalogue, effects=source, measured=measured, target_mask=mask,
-                   targeting=targeting, fixed_offer=fixed_offer, **settings)
+                   segments=state.get_segments(), targeting=targeting, fixed_offer=fixed_offer, **settings)
 
 
 def comparison_rows(ws, result):
@@ -416,6 +416,7 @@ def export_section(ws, result, catalogue):
     from churn_core.sharing.board_report import build_board_report
 
     doc = plan_document(result, catalogue)
+    state.set_result("last_plan", doc)  # the sidebar's board report shows the plan last seen here
     compare = state.get_result("compare")
 
     def report():  # built when clicked, not on every rerun

@@ -57,7 +57,7 @@ def _save_session(ws):
     if st.button(t("app.tools.session_prepare"), key="_session_prepare", icon=":material/save:"):
         try:
             data = save_session(ws, segments=state.get_segments(), scenarios=state.get_result("scenarios") or {},
-                                extra={"lang": current_lang()})
+                                extra=_page_settings())
             st.session_state[SESSION_BYTES_KEY] = (ws.key("session"), data)
         except ChurnCoreError as exc:
             st.error(t_error(exc))
@@ -65,6 +65,35 @@ def _save_session(ws):
     if saved and saved[0] == ws.key("session"):
         st.download_button(t("app.tools.session_download"), data=saved[1], file_name="retention_session.rsession",
                            mime="application/zip", key="_session_download", icon=":material/download:")
+
+
+SIM_KEPT, SIM_CATALOGUE = "_sim_kept", "_sim_catalogue"  # the simulator page's own kept settings
+
+
+def _page_settings():
+    """Page settings worth restoring: the language, the simulator's settings and offer catalogue."""
+    from churn_core.retention.offers import catalogue_to_records
+
+    extra = {"lang": current_lang()}
+    if SIM_KEPT in st.session_state:
+        extra["simulator"] = dict(st.session_state[SIM_KEPT])
+    if st.session_state.get(SIM_CATALOGUE) is not None:
+        extra["offers"] = catalogue_to_records(st.session_state[SIM_CATALOGUE])
+    return extra
+
+
+def _restore_page_settings(extra):
+    import json
+
+    from churn_core.retention.offers import catalogue_from_json
+
+    if extra.get("simulator"):
+        st.session_state[SIM_KEPT] = dict(extra["simulator"])
+    if extra.get("offers"):
+        try:
+            st.session_state[SIM_CATALOGUE] = catalogue_from_json(json.dumps({"offers": extra["offers"]}))
+        except ChurnCoreError:
+            pass
 
 
 def _restore_session(ws):
@@ -106,5 +135,6 @@ def _apply_pending(ws, announce=False):
         state.save_segment(name, seg)
     if session.scenarios:
         state.set_result("scenarios", session.scenarios)
+    _restore_page_settings(session.extra or {})
     st.session_state.pop(PENDING_KEY, None)
     st.sidebar.success(t("app.tools.session_restored"))
