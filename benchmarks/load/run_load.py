@@ -270,6 +270,15 @@ async def expect_text(page, text, where, timeout_ms):
         raise SessionFailed(f"{where}: {text!r} not shown ({exc.__class__.__name__}); page: {body}") from None
 
 
+async def customer_uploader(page):
+    """The file input of the customer-table uploader: in the main area, labelled "customer file"
+    when such a label exists (the sidebar and other sections have uploaders of their own)."""
+    boxes = page.locator("[data-testid='stMain'] [data-testid='stFileUploader']")
+    labelled = boxes.filter(has_text="customer file")
+    box = labelled.first if await labelled.count() else boxes.first
+    return box.locator("input[type='file']")
+
+
 async def journey(browser, url, csv_path, rows, reruns, index, timeout_ms, record, delay=0.0):
     """One analyst: upload, segment, train, then cached reruns. Fills ``record``."""
     await asyncio.sleep(delay)
@@ -297,7 +306,7 @@ async def journey(browser, url, csv_path, rows, reruns, index, timeout_ms, recor
 
         t = time.monotonic()
         await goto_page(page, "Data", timeout_ms, record)
-        uploader = page.locator("[data-testid='stFileUploader'] input[type='file']")
+        uploader = await customer_uploader(page)
         await timed_run(page, lambda: uploader.set_input_files(str(csv_path), timeout=timeout_ms), timeout_ms)
         await check_clean(page, "upload")
         await expect_text(page, f"{rows:,}", "upload", timeout_ms)
