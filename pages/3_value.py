@@ -227,8 +227,16 @@ def top_section(ds, store, cols, assumptions, proba):
     ui.download_buttons(top.rename(columns=names), "value_at_risk_customers", key="value_top")
 
 
+def forget_other_data(ds):
+    """Choices made on another file (its columns, its groupings) do not apply to this one."""
+    if st.session_state.get("_value_data") != ds.load.fingerprint:
+        ui.reset_page(PREFIXES)
+        st.session_state["_value_data"] = ds.load.fingerprint
+
+
 def value_page():
     ds = state.require_dataset()
+    forget_other_data(ds)
     ws = state.get_workspace()
     st.title(t("value.title"))
     st.caption(t("value.intro"))

@@ -230,3 +230,16 @@ def test_credit_card_margin_edit_reaches_the_simulator_value():
     np.testing.assert_allclose(after, card_value(book, revolving=0.20, amount=0.02).to_numpy())
     assert after.sum() > before.sum()
     assert metric(at, "年贡献合计") == money(card_value(ds.df, 0.20, 0.02).sum(), "", "zh")
+
+
+def test_a_new_file_resets_the_grouping_and_the_margins(sample_dataset):
+    at = make_app(PAGE, dataset=sample_dataset)
+    at.run()
+    at.selectbox(key="value_group_by").set_value("Column: region").run()
+    cards = credit_card()
+    at.session_state["workspace"].set_history(cards.load, roles=cards.roles)
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="value_group_by").value == at.selectbox(key="value_group_by").options[0]
+    assert at.number_input(key=margin_key(at, "Total_Revolving_Bal")).value == 15.0
+    assert metric(at, "Total yearly contribution") == f"{card_value(cards.df).sum():,.0f}"
