@@ -38,7 +38,6 @@ import tempfile
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from churn_core.errors import ChurnCoreError
@@ -574,10 +573,11 @@ def run_score(file, model_dir, out, *, master=None, fmt=None, lang="en", high=No
     if not _is_local(spark.sparkContext.master):
         ship_package(spark)
     try:
-        warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
-        frame, summary, cached = score_spark(spark, model_dir, file, lang=lang, high=high,
-                                             medium=medium, mapping=mapping, safe_text=(fmt == "csv"))
-        write_scores(frame, out, fmt)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+            frame, summary, cached = score_spark(spark, model_dir, file, lang=lang, high=high, medium=medium,
+                                                 mapping=mapping, safe_text=(fmt == "csv"))
+            write_scores(frame, out, fmt)
         for df in cached:
             df.unpersist()
     except Exception as exc:
