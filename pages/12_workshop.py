@@ -44,6 +44,8 @@ def set_up(needs):
                 state.set_model(W.setup_model(ws))
         elif need == "plan":
             if state.get_result(PLAN_RESULT) is None:
+                # the simulator page opens on the same budget (its settings kept across pages)
+                st.session_state.setdefault("_sim_kept", {})["sim_budget"] = float(W.DEFAULT_BUDGET)
                 result = W.setup_plan(ws)
                 figures = result.to_dict()
                 state.set_result("last_plan", figures)  # where the simulator and the board report read it
@@ -157,10 +159,10 @@ def reveal_effects(truth):
     names = [(catalogue.get(o).name_zh if zh else catalogue.get(o).name_en) for o in table["offer"]]
     st.dataframe(pd.DataFrame({
         t("workshop.reveal.col.offer"): names,
-        t("workshop.reveal.col.measured"): [f"{m:+.1f}" for m in table["measured"]],
+        t("workshop.reveal.col.measured"): [f"{m:+.2f}" for m in table["measured"]],
         t("workshop.reveal.col.interval"): [f"{lo:+.1f} … {hi:+.1f}" for lo, hi in
                                             zip(table["measured_low"], table["measured_high"])],
-        t("workshop.reveal.col.true"): [f"{v:+.1f}" for v in table["true"]],
+        t("workshop.reveal.col.true"): [f"{v:+.2f}" for v in table["true"]],
     }), hide_index=True, width="stretch")
     st.caption(t("workshop.reveal.effects_note", inside=int(table["inside"].sum()), offers=len(table)))
 

@@ -39,7 +39,7 @@ FAST_MODEL = {"n_estimators": 100, "max_depth": 3, "learning_rate": 0.15, "early
               "cv_folds": 0, "random_state": 0}
 #: The plan's default budget (money; the sample's customers are valued in yuan).
 DEFAULT_BUDGET = 50_000
-PLAN_SETTINGS = {"n_draws": 1000, "seed": 0}
+PLAN_SETTINGS = {"n_draws": 2000, "seed": 0}  # the simulator page's and the CLI's defaults
 #: Seed of the replay of the generator's churn (one uniform draw per customer).
 REPLAY_SEED = 0
 #: The workshop's segment: customers who complained in the last 12 months (a planted driver).
