@@ -9,7 +9,7 @@ from churn_core.analysis import segments as S
 from churn_core.errors import ChurnCoreError
 from churn_core.sharing import formatting as F
 from studio import state, ui
-from studio.i18n import current_lang, load_catalogue, t, t_error
+from studio.i18n import current_lang, load_catalogue, t
 
 #: Session keys of this page: its widgets and its own results (reset with the page, or when the data changes).
 PREFIXES = ("seg_", "_seg_")
@@ -128,7 +128,7 @@ def builder_tab(ds, store, cols):
                 cond = S.validate_condition(S.Condition(column, op, value), df)
                 conds.append(cond)
             except ChurnCoreError as exc:
-                ui.show_error(exc)
+                show_error(exc)
     mode = ui.choose(st.radio, t("segments.builder.mode"), ["and", "or"], lambda m: t(f"segments.mode.{m}"),
                      "seg_b_mode", horizontal=True)
     for i, cond in enumerate(list(conds)):
@@ -157,14 +157,34 @@ def builder_tab(ds, store, cols):
                 st.success(ui.md("segments.builder.saved", name=name.strip()))
 
 
+def show_error(exc):
+    """A translated error box; user text inside it (column names, typed values) is escaped."""
+    st.error(error_markdown(exc), icon=":material/error:")
+
+
+def error_markdown(exc):
+    code, params = getattr(exc, "code", None), getattr(exc, "params", {}) or {}
+    if code and f"error.{code}" in load_catalogue("en"):
+        return ui.md(f"error.{code}", **params)
+    return t("app.error.unexpected")
+
+
+def error_plain(exc):
+    """The translated message as plain text (a dataframe cell is not Markdown: nothing to escape)."""
+    code, params = getattr(exc, "code", None), getattr(exc, "params", {}) or {}
+    if code and f"error.{code}" in load_catalogue("en"):
+        return t(f"error.{code}", **params)
+    return t("app.error.unexpected")
+
+
 def usable(segment, df):
-    """The segment with its conditions checked against this file, or the translated reason it is not."""
+    """``(segment checked against this file, None)`` or ``(None, the engine error saying why not)``."""
     if segment is None:
         return None, None
     try:
         conds = tuple(S.validate_condition(c, df) for c in segment.conditions)
     except ChurnCoreError as exc:
-        return None, t_error(exc)
+        return None, exc
     return S.Segment(segment.name, conds, segment.mode), None
 
 
@@ -182,7 +202,7 @@ def saved_tab(ds, store, cols):
                      metric_label("customers"): fmt_metric("customers", prof["customers"]) if prof else "–",
                      metric_label("churn_rate"): fmt_metric("churn_rate", rate),
                      metric_label("lift"): fmt_metric("lift", lift),
-                     t("segments.saved.status"): problem or t("segments.saved.ok")})
+                     t("segments.saved.status"): error_plain(problem) if problem else t("segments.saved.ok")})
         raw.append({t("segments.saved.name"): name, t("segments.saved.description"): seg.describe(current_lang()),
                     metric_label("customers"): prof.get("customers"), metric_label("churn_rate"): rate,
                     metric_label("lift"): lift})
@@ -217,7 +237,7 @@ def ready_tab(ds, store, cols):
                 if edges != dim.edges:
                     seg = S.edit_edges(seg, dim.key, edges)
             except ChurnCoreError as exc:
-                ui.show_error(exc)
+                show_error(exc)
     prof = S.compute_profiles(store, cols, seg)
     keys = list(seg.keys())
     key = keys[0] if len(keys) == 1 else "group"
@@ -249,8 +269,8 @@ def compare_tab(ds, store, cols):
     pick_b = ui.choose(b.selectbox, t("segments.compare.b"), names, label, "seg_cmp_b", index=min(2, len(names) - 1))
     seg_a, problem_a = usable(saved.get(pick_a), ds.df)
     seg_b, problem_b = usable(saved.get(pick_b), ds.df)
-    for problem in dict.fromkeys(p for p in (problem_a, problem_b) if p):
-        st.warning(problem)
+    for text in dict.fromkeys(error_markdown(p) for p in (problem_a, problem_b) if p):
+        st.warning(text)
     if problem_a or problem_b:
         return
     frame = S.compare_segments(store, cols, seg_a, seg_b)

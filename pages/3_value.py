@@ -108,7 +108,8 @@ def apply_assumptions(ws, margins, pm, cs, dr, hz, months, currency):
             meanings = meanings.with_margin(col, float(pct_value) / 100.0)
         assumptions = V.ValueAssumptions(float(pm), float(cs), float(dr) / 100.0, int(hz), int(months))
     except ChurnCoreError as exc:
-        ui.show_error(exc)
+        params = getattr(exc, "params", {}) or {}
+        st.error(ui.md(f"error.{exc.code}", **params), icon=":material/error:")
         return
     if meanings != ws.meanings_:
         state.set_meanings(meanings)

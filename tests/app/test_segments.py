@@ -282,3 +282,15 @@ def test_credit_card_value_band_is_on_the_revolving_balance():
     assert at.selectbox(key="seg_ready_pick").value == "Value tier"
     table = table_with(at, "Value band")
     assert sum(int(n.replace(",", "")) for n in table["Customers"]) == len(ds.df)
+
+
+def test_a_hostile_column_name_in_an_old_segment_is_shown_as_text(sample_dataset):
+    hostile = "![x](http://evil.example/a.png)"
+    seg = Segment("Odd", (Condition(hostile, ">=", 1),))
+    at = make_app(PAGE, dataset=sample_dataset, segments={"Odd": seg})
+    at.run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == [
+        "Column \\!\\[x\\]\\(http\\://evil\\.example/a\\.png\\) is not in the data."]
+    saved = next(d.value for d in at.dataframe if "Status" in d.value.columns)
+    assert saved["Status"].tolist() == [f"Column {hostile} is not in the data."]

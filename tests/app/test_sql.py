@@ -147,3 +147,10 @@ def test_every_example_runs_on_every_table(sample_dataset, lang, which):
         assert not at.exception, label
         assert not at.error, (label, [e.value for e in at.error])
         assert isinstance(result(at), pd.DataFrame)
+
+
+def test_deeply_nested_query_is_refused_in_words(sample_dataset):
+    at = make_app(PAGE, dataset=sample_dataset, lang="zh")
+    at.run()
+    run_query(at, "SELECT " + "(" * 600 + "1" + ")" * 600)
+    assert at.error[0].value.startswith("查询嵌套过深")
