@@ -309,10 +309,19 @@ def deciles_tab(ds, store, cols):
         column = st.selectbox(t("segments.deciles.column"), spread["column"].tolist(), key="seg_deciles_col")
         st.altair_chart(S.build_decile_chart(deciles, column, title_x=t("segments.deciles.decile"),
                                              title_y=metric_label("churn_rate")), width="stretch")
-        shown = spread.rename(columns={"column": t("segments.deciles.column"), "min_rate": t("segments.deciles.min"),
-                                       "max_rate": t("segments.deciles.max"), "spread": t("segments.deciles.spread")})
+        lang = current_lang()
+        shown = pd.DataFrame({
+            t("segments.deciles.column"): spread["column"],
+            t("segments.deciles.min"): [F.pct(v) for v in spread["min_rate"]],
+            t("segments.deciles.max"): [F.pct(v) for v in spread["max_rate"]],
+            t("segments.deciles.spread"): [F.points(v * 100, lang, signed=False) for v in spread["spread"]],
+        })
         st.dataframe(shown, hide_index=True, width="stretch")
-        ui.download_buttons(deciles, "decile_cohorts", key="deciles")
+        headers = {"column": t("segments.deciles.column"), "decile": t("segments.deciles.decile"),
+                   "low": t("segments.deciles.low"), "high": t("segments.deciles.high"),
+                   "customers": metric_label("customers"), "churn_rate": metric_label("churn_rate"),
+                   "lift": metric_label("lift")}
+        ui.download_buttons(deciles.rename(columns=headers), "decile_cohorts", key="deciles")
 
 
 def forget_other_data(ds):

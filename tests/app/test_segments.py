@@ -168,6 +168,8 @@ def test_deciles_in_chinese(sample_dataset):
     assert at.title[0].value == "客户分群"
     spread = table_with(at, "差距")
     assert len(spread) >= 10
+    assert spread["差距"].iloc[0].endswith("个百分点")
+    assert spread.iloc[0, 1].endswith("%")
     titles = [s.get("encoding", {}).get("x", {}).get("title") for s in chart_specs(at)]
     assert "十分位（1 = 最低值）" in titles
 
