@@ -91,7 +91,7 @@ def main(argv=None):
                "rerun_cpu_median_s": round(float(np.median(cpu)), 3),
                "rerun_cpu_p95_s": round(float(np.percentile(cpu, 95)), 3),
                "load_average": round(os.getloadavg()[0], 2),
-               "errors": [str(e.value)[:200] for e in at.exception]}
+               "errors": [str(e.value)[:200] for e in at.exception] + [str(e.value)[:200] for e in at.error]}
         print(json.dumps(row), flush=True)
         out["pages"].append(row)
     out["load_average_end"] = round(os.getloadavg()[0], 2)
