@@ -306,7 +306,20 @@ def reasons_for_everyone(ws, expl, opts):
         col = t("drivers.col.points", j=j)
         shown[col] = [F.points(v, lang) if pd.notna(v) else "" for v in shown[col]]
     st.dataframe(shown, hide_index=True, width="stretch")
-    ui.download_buttons(table, "churn_reasons")
+    export_buttons(ws, table, (lang, opts[1], opts[2], tuple(picked), seg_name))
+
+
+def export_buttons(ws, table, parts):
+    """CSV and Excel of the whole filtered table (built once per state by the workspace's cache)."""
+    from churn_core.sharing.export import to_safe_csv_bytes, to_safe_excel_bytes
+
+    left, right = st.columns(2)
+    left.download_button(t("app.download_csv"), data=ws.cached("drivers_csv", lambda: to_safe_csv_bytes(table), *parts),
+                         file_name="churn_reasons.csv", mime="text/csv", key="dl_csv_churn_reasons",
+                         icon=":material/download:")
+    right.download_button(t("app.download_excel"), key="dl_xlsx_churn_reasons", icon=":material/table:",
+                          data=ws.cached("drivers_xlsx", lambda: to_safe_excel_bytes(table), *parts),
+                          file_name="churn_reasons.xlsx", mime=ui.XLSX_MIME)
 
 
 # ------------------------------------------------------------------------------ the page
