@@ -242,7 +242,7 @@ def test_chinese_titles_and_sentences(sample_page):
     lang, at, _ = sample_page
     if lang != "zh":
         pytest.skip("Chinese only")
-    assert at.title[0].value == "流失驱动因素"
+    assert at.title[0].value == "流失原因"
     assert [tab.label for tab in at.tabs] == ["全体客户", "单个客户", "客群", "全部客户的原因"]
     assert all("，流失风险" in s for s in sentences(at, "zh"))
 
