@@ -306,7 +306,8 @@ def reasons_for_everyone(ws, expl, opts):
         col = t("drivers.col.points", j=j)
         shown[col] = [F.points(v, lang) if pd.notna(v) else "" for v in shown[col]]
     st.dataframe(shown, hide_index=True, width="stretch")
-    export_buttons(ws, table, (lang, opts[1], opts[2], tuple(picked), seg_name))
+    saved = repr(sorted(segments.items(), key=lambda kv: str(kv[0])))  # the "Segments" column follows them
+    export_buttons(ws, table, (lang, opts[1], opts[2], tuple(picked), seg_name, saved))
 
 
 def export_buttons(ws, table, parts):

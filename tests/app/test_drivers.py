@@ -238,6 +238,19 @@ def test_segment_views_and_comparison_in_points(sample_page):
     assert {"en": "Pick two different segments.", "zh": "请选择两个不同的客群。"}[lang] in [i.value for i in at.info]
 
 
+def test_a_segment_saved_later_reaches_the_export(sample_page):
+    lang, at, _ = sample_page
+    segments = dict(at.session_state["segments"])
+    at.session_state["segments"] = {**segments, "Many products": Segment(
+        "Many products", (Condition("num_products", ">=", 5),))}
+    downloads = run(at)
+    full = read_csv(downloads["dl_csv_churn_reasons"])
+    many = int((workspace_of(at).book().frame["num_products"] >= 5).sum())
+    assert many > 0 and int(full[HEADERS[lang][4]].str.contains("Many products").sum()) == many
+    at.session_state["segments"] = segments
+    run(at)
+
+
 def test_chinese_titles_and_sentences(sample_page):
     lang, at, _ = sample_page
     if lang != "zh":
