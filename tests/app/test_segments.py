@@ -63,7 +63,7 @@ def test_builder_description_in_chinese_uses_full_width_colon(sample_dataset):
     at.number_input(key="seg_b_value_num").set_value(60).run()
     at.button(key="seg_b_add").click().run()
     assert not at.exception
-    assert "**分群：** age 大于等于 60" in markdown(at)
+    assert "**客群：** age 大于等于 60" in markdown(at)
 
 
 def test_user_text_in_the_description_is_not_markdown(sample_dataset):
@@ -165,7 +165,7 @@ def test_deciles_in_chinese(sample_dataset):
     at.run()
     at.button(key="seg_deciles_run").click().run()
     assert not at.exception
-    assert at.title[0].value == "客户分群"
+    assert at.title[0].value == "客群分析"
     spread = table_with(at, "差距")
     assert len(spread) >= 10
     assert spread["差距"].iloc[0].endswith("个百分点")

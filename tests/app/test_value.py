@@ -152,9 +152,9 @@ def test_saved_segments_in_chinese(sample_dataset):
     at.run()
     assert not at.exception
     assert at.title[0].value == "客户价值"
-    assert at.selectbox(key="value_group_by").value == "已保存分群"
-    table = next(d.value for d in at.dataframe if "分群" in d.value.columns)
-    assert table["分群"].tolist() == ["全部客户", "Seniors"]
+    assert at.selectbox(key="value_group_by").value == "已保存客群"
+    table = next(d.value for d in at.dataframe if "客群" in d.value.columns)
+    assert table["客群"].tolist() == ["全部客户", "Seniors"]
     assert table["客户数"].tolist() == ["20,000", f"{int((sample_dataset.df.age >= 60).sum()):,}"]
     assert chart_specs(at)[0]["encoding"]["y"]["title"] == "风险价值"
 
