@@ -8,6 +8,7 @@ Screenshots go to a tmp dir. Set RS_REQUIRE_BROWSER=1 (CI does) to fail rather t
 Chromium is missing.
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -35,16 +36,22 @@ CHROMIUM_ARGS = [
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 LANG = {
-    "en": {"locale": "en-US", "workshop": "Workshop", "report": "Board report",
-           "titles": ["Customer data", "Segments", "Churn model", "Early warning", "Churn drivers",
-                      "Retention simulator", "Win-back list", "Workshop mode"],
+    "en": {"locale": "en-US", "workshop": "Workshop",
            "found": "4 of the 5", "replayed": "Saves in the replay",
            "report_title": "Customer retention: board report"},
-    "zh": {"locale": "zh-CN", "workshop": "培训工作坊", "report": "董事会报告",
-           "titles": ["客户数据", "客户分群", "流失模型", "流失预警", "流失驱动因素", "客户挽留模拟器",
-                      "流失客户回访名单", "培训工作坊模式"],
+    "zh": {"locale": "zh-CN", "workshop": "培训工作坊",
            "found": "中的4个", "replayed": "重演中的挽留", "report_title": "客户挽留：董事会报告"},
 }
+
+# the title each step's page shows, read from the catalogues (their owners may reword them)
+TITLE_KEYS = ["data.title", "segments.title", "model.title", "warning.title", "drivers.title", "simulator.title",
+              "monitoring.winback.title", "workshop.title"]
+for _lang, _words in LANG.items():
+    _catalogue = {}
+    for _path in sorted((ROOT / "locales" / _lang).glob("*.json")):
+        _catalogue.update(json.loads(_path.read_text(encoding="utf-8")))
+    _words["titles"] = [_catalogue[k] for k in TITLE_KEYS]
+    _words["report"] = _catalogue["app.tools.report"]  # the sidebar tool's expander
 
 
 def _free_port():
