@@ -73,6 +73,16 @@ def segment_names(ws, frame):
     return [", ".join(n) for n in names]
 
 
+def segment_mask(segment, frame):
+    """Rows of ``frame`` in a saved segment; a segment this table cannot evaluate (a column of an
+    earlier file) says so and filters nothing."""
+    try:
+        return np.asarray(segment.mask(frame), dtype=bool)
+    except ChurnCoreError as exc:
+        ui.show_error(exc)
+        return np.ones(len(frame), dtype=bool)
+
+
 def tier_label(code):
     return t(f"drivers.tier.{code}")
 
@@ -175,7 +185,7 @@ def one_customer(ws, expl, opts):
     if query:
         keep &= ids.str.contains(query, case=False, regex=False).to_numpy()
     if seg_name:
-        keep &= np.asarray(segments[seg_name].mask(book), dtype=bool)
+        keep &= segment_mask(segments[seg_name], book)
     if picked:
         keep &= np.isin(tiers, [TIERS[tier_labels.index(x)] for x in picked])
     found = np.flatnonzero(keep)
@@ -294,8 +304,7 @@ def reasons_for_everyone(ws, expl, opts):
     if picked:
         keep &= table[t("drivers.col.tier")].isin(picked).to_numpy()
     if seg_name:
-        mask = np.asarray(segments[seg_name].mask(ws.book().frame), dtype=bool)
-        keep &= mask[order]
+        keep &= segment_mask(segments[seg_name], ws.book().frame)[order]
     table = table[keep].reset_index(drop=True)
     st.caption(t("drivers.all.count", n=F.number(len(table)), shown=F.number(min(len(table), MAX_SHOWN))))
     shown = table.head(MAX_SHOWN).copy()

@@ -251,6 +251,19 @@ def test_a_segment_saved_later_reaches_the_export(sample_page):
     run(at)
 
 
+def test_a_segment_of_another_file_shows_a_translated_error_not_a_crash(sample_dataset, small_model):
+    stale = {"Old file": Segment("Old file", (Condition("no_such_column", ">=", 1),))}
+    at = make_app(PAGE, dataset=sample_dataset, model=small_model, timeout=180, segments=stale)
+    at.run()
+    assert not at.exception
+    at.selectbox(key="drivers_cust_seg").select("Old file")
+    at.selectbox(key="drivers_all_seg").select("Old file")
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Column no\\_such\\_column is not in the data."] * 3  # filters of both lists and the segment tab
+    assert everyone(at, "en").shape[0] == 1000  # the filter that cannot apply filters nothing
+
+
 def test_chinese_titles_and_sentences(sample_page):
     lang, at, _ = sample_page
     if lang != "zh":
