@@ -310,6 +310,10 @@ async def journey(browser, url, csv_path, rows, reruns, index, timeout_ms, recor
         await timed_run(page, lambda: uploader.set_input_files(str(csv_path), timeout=timeout_ms), timeout_ms)
         await check_clean(page, "upload")
         await expect_text(page, f"{rows:,}", "upload", timeout_ms)
+        confirm = page.get_by_role("button", name="Confirm this label")
+        if await confirm.count():  # training needs a confirmed label (Data page)
+            await timed_run(page, confirm.first.click, timeout_ms)
+            await check_clean(page, "confirm label")
         steps["upload"] = time.monotonic() - t
 
         t = time.monotonic()
