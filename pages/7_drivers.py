@@ -166,7 +166,6 @@ def whole_base(ws, expl, opts):
 
 def one_customer(ws, expl, opts):
     """Find a customer of the book (id, segment, tier, risk) and show why: waterfall and sentences."""
-    lang = opts[0]
     st.subheader(t("drivers.customer.find"))
     book = ws.book().frame
     proba = np.asarray(expl.proba, dtype=np.float64)
