@@ -783,12 +783,12 @@ def effect_sentence(offer, ate, ate_low, ate_high, bad_outcome=True, outcome_lab
         return text + "."
     thing = "流失率" if bad_outcome and outcome_label is None else f"{outcome_label or '结果'}比例"
     if ate == 0:
-        text = f"{offer}未改变{thing}(95%区间{ate_low * 100:.1f}至{ate_high * 100:.1f}个百分点)"
+        text = f"{offer}未改变{thing}（95%区间{ate_low * 100:.1f}至{ate_high * 100:.1f}个百分点）"
     else:
         verb = "上升" if up else "降低"
-        text = f"{offer}使{thing}{verb}{points:.1f}个百分点(95%区间{lo:.1f}至{hi:.1f}个百分点)"
+        text = f"{offer}使{thing}{verb}{points:.1f}个百分点（95%区间{lo:.1f}至{hi:.1f}个百分点）"
     if not clear:
-        text += ",与无效果没有明显差别"
+        text += "，与无效果没有明显差别"
     return text + "。"
 
 

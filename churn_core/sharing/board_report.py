@@ -71,7 +71,7 @@ _T = {
         "cause_names": {"service": "服务", "products": "产品", "rates_fees": "利率与费用",
                         "activity": "活跃度", "circumstances": "客户自身情况"},
         "segments": "四、高风险客群", "segment": "客群", "rate": "流失率", "lift_col": "提升度",
-        "watch": "五、该联系谁：预警名单", "tier": "风险等级", "tier_names": {"High": "高", "Medium": "中", "Low": "低"},
+        "watch": "五、该联系谁：关注名单", "tier": "风险等级", "tier_names": {"High": "高", "Medium": "中", "Low": "低"},
         "customer_value": "年价值", "signal": "预警信号", "top_watch": "风险最高的客户", "id": "客户", "risk": "风险", "reason": "主要原因",
         "signal_names": {}, "with_signal": "出现该信号的客户数",
         "var": "六、风险价值", "var_total": "不采取行动时预计损失的年价值",
