@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from churn_core.data.colstats import first_distinct
 from churn_core.errors import ChurnCoreError
 
 # Retention causes (issue "win-back": why customers leave), shared by reasons, win-back and report.
@@ -281,7 +282,12 @@ def _is_numeric(s):
 def _two_values(s):
     vals = s.dropna()
     if not _is_numeric(vals) and not pd.api.types.is_bool_dtype(vals):
-        vals = vals.astype(str).str.strip().str.lower()  # "Yes" and "yes " are one value
+        # "Yes" and "yes " are one value; normalising the distinct values (not every row) is the
+        # same and copies no column. More than 2 raw values with few rows read is a quick no.
+        raw = first_distinct(vals, 2)
+        if len(raw) > 2:
+            raw = list(pd.unique(vals))
+        vals = pd.Series(raw, dtype=object).astype(str).str.strip().str.lower()
     return 0 < len(pd.unique(vals)) <= 2
 
 
@@ -289,7 +295,7 @@ def _is_flag(s):
     if pd.api.types.is_bool_dtype(s):
         return True
     if _is_numeric(s):
-        vals = set(pd.unique(s.dropna()).tolist())
+        vals = set(np.asarray(first_distinct(s, 2)).tolist())  # > 2 numbers: not a 0/1 flag
         return bool(vals) and vals <= {0, 1}
     return _two_values(s) and _flag_positive(s) is not None
 
@@ -341,7 +347,7 @@ def _fits(kind, s):
     if kind in ("money", "number", "count"):
         return _is_numeric(s) and not (kind == "money" and _is_flag(s))
     if kind == "category":
-        return not _is_numeric(s) or s.nunique(dropna=True) <= 12
+        return not _is_numeric(s) or len(first_distinct(s, 12)) <= 12
     return False
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import ChurnCoreError
+from churn_core.data.colstats import distinct_count, top_value as _top_value
 from churn_core.data.roles import label_to_binary
 
 __all__ = ["compute_profile", "compute_category_churn", "compute_churn_spread", "profile_summary",
@@ -55,7 +56,7 @@ def compute_profile(df, roles):
         s = df[col]
         missing = int(s.isna().sum())
         present = s.dropna()
-        distinct = int(present.nunique())
+        distinct = distinct_count(present)  # exact, by sorting: no hash table over a million ids
         lo = mean = hi = math.nan
         min_date = max_date = None
         kind = s.dtype.kind
@@ -70,13 +71,11 @@ def compute_profile(df, roles):
             max_date = present.max().isoformat()
         top = top_count = None
         if len(present):
-            counts = present.value_counts()
-            top_value = counts.index[0]
+            top_value, top_count = _top_value(present)
             top = top_value.date().isoformat() if isinstance(top_value, pd.Timestamp) and \
                 top_value == top_value.normalize() else str(top_value)
             if isinstance(top_value, (float, np.floating)) and float(top_value).is_integer():
                 top = str(int(top_value))
-            top_count = int(counts.iloc[0])
         rows.append({
             "column": str(col),
             "role": roles.roles.get(col, ""),

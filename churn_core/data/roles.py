@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from churn_core.data.colstats import distinct_count, first_distinct
 from churn_core.errors import ChurnCoreError
 
 __all__ = [
@@ -220,11 +221,10 @@ def _json_value(value):
 
 
 def _distinct(series, limit=None):
-    values = series.dropna()
     if limit is not None:
-        uniq = values.unique()
-        return list(uniq[: limit + 1]) if len(uniq) > limit else list(uniq)
-    return list(values.unique())
+        # the first limit + 1 values: reads a head of the column when it already has that many
+        return first_distinct(series, limit)
+    return list(series.dropna().unique())
 
 
 def _token(value):
@@ -342,9 +342,9 @@ def detect_label(df):
         series = df[col]
         if series.dtype.kind in "biufcM":
             continue
-        if series.nunique(dropna=True) != 2:
+        values = _distinct(series, limit=2)
+        if len(values) != 2:
             continue
-        values = _distinct(series)
         kinds = [_value_kind(v) for v in values]
         if sorted(kinds) == [-1, 1] and any(_POSITIVE_WORDS.search(_token(v)) for v in values):
             return col, _json_value(values[kinds.index(1)])
@@ -386,10 +386,14 @@ def _column_role(series, name, n_rows):
     kind = series.dtype.kind
     if n == 0:
         return "categorical" if kind in "OUT" or str(series.dtype) == "str" else "numeric", False
-    nunique = values.nunique()
     id_name = _is_id_name(name)
     integral = kind in "iu" or (kind == "f" and bool(np.all(np.mod(values.to_numpy(), 1) == 0)))
     is_text = kind in "OUST" or str(series.dtype) in ("str", "string")
+    if id_name == "strong" and (integral or is_text) and n >= 1000 \
+            and distinct_count(values.iloc[:2000]) >= 1000:
+        # 1,000 distinct among the first 2,000 values decides it without counting a million ids
+        return "id", True
+    nunique = distinct_count(values)  # exact, by sorting (no hash table over a million values)
     unique_ratio = nunique / n
     if id_name == "strong" and (integral or is_text) and (unique_ratio >= 0.5 or nunique >= 1000):
         return "id", True
@@ -422,9 +426,15 @@ def _looks_measure(values):
     # ids are usually consecutive, or large codes of one width; amounts vary in width and sign
     if arr.min() < 0:
         return True
-    widths = pd.Series(arr.astype("int64")).astype(str).str.len()
     consecutive = (arr.max() - arr.min() + 1) == len(arr)
-    return not consecutive and widths.nunique() > 2
+    if consecutive:
+        return False
+    # number of digits of each value (all >= 0), without a text copy of the column
+    widths = np.searchsorted(_POWERS_OF_TEN, arr.astype("int64"), side="right")
+    return len(np.unique(widths)) > 2
+
+
+_POWERS_OF_TEN = np.array([10 ** k for k in range(1, 19)], dtype="int64")
 
 
 def detect_roles(df):
