@@ -1,88 +1,20 @@
 """A real browser (Debian's Chromium via Playwright) walks the whole product in both languages.
 
-The app is started on a free loopback port; a customer file is uploaded through the uploader; every
+The app is started on a free loopback port (``conftest.app_url``); a customer file is uploaded
+through the Data page's uploader (the sidebar's session uploader is a second file input, so the
+upload is scoped to the main area); the detected label is confirmed; the model is trained; every
 page is visited in English and in Chinese; any exception box or browser console error fails the test.
 Set RS_REQUIRE_BROWSER=1 (CI does) to make a missing Chromium a failure instead of a skip.
 """
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
+from tests.e2e.conftest import (
+    ROOT, assert_clean, catalogue, confirm_label, go, main_text, nav_links, new_page, switch_language,
+    train_model, upload_customers, wait_idle,
+)
+
 pytestmark = pytest.mark.e2e
-
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    if not CHROMIUM.exists():
-        if os.environ.get("RS_REQUIRE_BROWSER"):
-            pytest.fail("Debian's chromium is not installed at /usr/bin/chromium")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-             f"--server.port={port}", "--server.address=127.0.0.1", "--server.fileWatcherType=none"],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("streamlit did not start: " + log.read_text(errors="replace")[-2000:])
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    server_log = log.read_text(errors="replace")
-    assert "Traceback" not in server_log, server_log[-3000:]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -95,77 +27,46 @@ def upload_file(tmp_path_factory):
     return path
 
 
-def _wait_idle(page, timeout=120_000):
-    page.wait_for_timeout(300)
-    page.wait_for_selector(IDLE, timeout=timeout)
-    page.wait_for_timeout(300)
-    page.wait_for_selector(IDLE, timeout=timeout)
-
-
-def _assert_clean(page, errors, where):
-    exceptions = page.locator("[data-testid='stException']")
-    assert exceptions.count() == 0, f"{where}: {exceptions.first.inner_text()[:500]}"
-    assert errors == [], f"{where}: browser console errors {errors}"
-
-
-def _nav_links(page):
-    return page.locator("[data-testid='stSidebarNavLink']")
-
-
-def _click_button(page, names):
-    for name in names:
-        button = page.get_by_role("button", name=name)
-        if button.count():
-            button.first.click()
-            return True
-    return False
-
-
-def test_journey_upload_and_every_page_in_both_languages(app_url, browser, upload_file):
-    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-
+def test_journey_upload_and_every_page_in_both_languages(app_url, browser, upload_file, shots):
+    en, zh = catalogue("en"), catalogue("zh")
+    context, page, console = new_page(browser)
     page.goto(app_url)
-    _wait_idle(page)
-    _assert_clean(page, errors, "home")
-    assert page.get_by_role("heading", name="Retention Studio").count() == 1
+    wait_idle(page)
+    assert_clean(page, console, "home")
+    assert page.get_by_role("heading", name=en["app.title"]).count() == 1
 
-    # Data page: upload the file through the real uploader.
-    _nav_links(page).nth(1).click()
-    _wait_idle(page)
-    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(upload_file))
-    _wait_idle(page)
-    _assert_clean(page, errors, "data page after upload")
-    body = page.locator("[data-testid='stMain']").inner_text()
-    assert "2,000" in body or "2000" in body, body[:1500]
-    assert "gb18030" in body.lower() or "gbk" in body.lower(), body[:1500]
+    # Data page: upload the file through the Data page's uploader, then confirm the detected label.
+    go(page, en["app.page.data"])
+    upload_customers(page, str(upload_file))
+    assert_clean(page, console, "data page after upload")
+    body = main_text(page)
+    assert "2,000" in body, body[:1500]
+    assert "gb18030" in body.lower(), body[:1500]
+    confirm_label(page, en)
+    shots(page, "data_label_confirmed")
 
     # Train the model so the later pages have something to show.
-    model_link = _nav_links(page).filter(has_text="Churn model")
-    model_link.first.click()
-    _wait_idle(page)
-    assert _click_button(page, ["Train the model"])
-    _wait_idle(page, timeout=300_000)
-    _assert_clean(page, errors, "model page after training")
-    body = page.locator("[data-testid='stMain']").inner_text()
-    assert "Model trained in" in body and "Grade " in body, body[:2000]
+    train_model(page, en)
+    assert_clean(page, console, "model page after training")
+    body = main_text(page)
+    assert en["model.trained"].split("{")[0] in body, body[:2000]
+    assert en["model.verdict"].split("{")[0] in body, body[:2000]
+    shots(page, "model_trained")
 
     visited = {}
-    for lang_label in ["English", "简体中文"]:
-        page.locator("[data-testid='stSidebar']").get_by_text(lang_label, exact=True).click()
-        _wait_idle(page)
-        count = _nav_links(page).count()
+    for lang in ["en", "zh"]:
+        switch_language(page, lang)
+        count = nav_links(page).count()
         assert count >= 10
         for i in range(count):
-            link = _nav_links(page).nth(i)
+            link = nav_links(page).nth(i)
             title = link.inner_text().strip().splitlines()[-1].strip()
             link.click()
-            _wait_idle(page, timeout=300_000)
-            _assert_clean(page, errors, f"{lang_label} / {title}")
-            visited.setdefault(lang_label, []).append(title)
-    assert visited["简体中文"][1] == "数据"
-    assert visited["English"][1] == "Data"
+            wait_idle(page, timeout=300_000)
+            assert_clean(page, console, f"{lang} / {title}")
+            visited.setdefault(lang, []).append(title)
+        shots(page, f"last_page_{lang}")
+    assert visited["zh"][1] == zh["app.page.data"]
+    assert visited["en"][1] == en["app.page.data"]
+    assert visited["zh"][:2] == [zh["app.page.home"], zh["app.page.data"]]
     context.close()
