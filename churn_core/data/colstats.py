@@ -1,9 +1,11 @@
 """Exact distinct counts and most frequent values of one column, by sorting instead of hashing.
 
 A hash table over a million distinct values (pandas ``nunique``/``value_counts``, Arrow's
-``count_distinct``) costs 40-70 MB; a sort of the same column costs one copy of it plus its order
-(8 bytes a row). Results are the same as pandas': ``distinct_count(s) == s.nunique()`` and
-``top_value(s)`` is ``s.value_counts()``'s first row (ties: the value seen first).
+``count_distinct``) costs 40-70 MB; the sort used here costs the column's order (8 bytes a row)
+and a sorted copy of numbers, or a sorted window of 64k strings at a time. Columns with at most
+:data:`FEW` distinct values are counted directly (their hash table is small). Results are the
+same as pandas': ``distinct_count(s) == s.nunique()`` and ``top_value(s)`` is
+``s.value_counts()``'s first row (ties: the value seen first).
 """
 
 from __future__ import annotations
@@ -11,103 +13,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["distinct_count", "top_value", "first_distinct"]
+__all__ = ["distinct_count", "top_value", "distinct_and_top", "first_distinct", "FEW"]
 
-
-def _numpy_values(values):
-    """The non-null values as a sortable numpy array, or None when the dtype is not plain numpy."""
-    dtype = values.dtype
-    if isinstance(dtype, np.dtype) and dtype.kind in "iufM":
-        arr = values.to_numpy()
-        if dtype.kind == "f":
-            arr = arr[~np.isnan(arr)]
-        elif dtype.kind == "M":
-            arr = arr[~np.isnat(arr)]
-        return arr
-    return None
-
-
-def _arrow_values(values):
-    """The non-null values of an Arrow-backed string column as one Arrow array, or None."""
-    pa_array = getattr(values.array, "_pa_array", None)
-    if pa_array is None:
-        return None
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arr = pa_array.combine_chunks() if isinstance(pa_array, pa.ChunkedArray) else pa_array
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        return None
-    if arr.null_count:
-        arr = pc.drop_null(arr)
-    return arr
-
-
-def _runs(sorted_equal_next):
-    """Start offsets of the runs of equal values, from a bool array "value i+1 differs from i"."""
-    return np.concatenate(([0], np.flatnonzero(sorted_equal_next) + 1))
-
-
-def distinct_count(series):
-    """``series.nunique()`` (missing values not counted), without a hash table for large columns."""
-    arr = _numpy_values(series)
-    if arr is not None:
-        if len(arr) == 0:
-            return 0
-        arr = np.sort(arr)
-        return int(np.count_nonzero(arr[1:] != arr[:-1])) + 1
-    arr = _arrow_values(series)
-    if arr is not None:
-        if len(arr) == 0:
-            return 0
-        import pyarrow.compute as pc
-
-        arr = pc.take(arr, pc.sort_indices(arr))
-        differs = pc.not_equal(arr[1:], arr[:-1])
-        return int(pc.sum(differs).as_py() or 0) + 1
-    return int(series.nunique())
-
-
-def top_value(series):
-    """``(value, count)`` of ``series.value_counts()``'s first row (None, 0 when all missing).
-
-    The most frequent value; among equally frequent values, the one that occurs first.
-    """
-    arr = _numpy_values(series)
-    if arr is not None:
-        if len(arr) == 0:
-            return None, 0
-        order = np.argsort(arr, kind="stable")
-        ordered = arr[order]
-        starts = _runs(ordered[1:] != ordered[:-1])
-        del ordered
-        return _pick(starts, order, len(arr), lambda i: series.dtype.type(arr[i]) if series.dtype.kind != "M"
-                     else pd.Timestamp(arr[i]))
-    parr = _arrow_values(series)
-    if parr is not None:
-        if len(parr) == 0:
-            return None, 0
-        import pyarrow.compute as pc
-
-        order = pc.sort_indices(parr)  # stable
-        ordered = pc.take(parr, order)
-        differs = pc.not_equal(ordered[1:], ordered[:-1]).to_numpy(zero_copy_only=False)
-        del ordered
-        starts = _runs(differs)
-        return _pick(starts, order.to_numpy(), len(parr), lambda i: parr[int(i)].as_py())
-    counts = series.value_counts(dropna=True)
-    if len(counts) == 0:
-        return None, 0
-    return counts.index[0], int(counts.iloc[0])
-
-
-def _pick(starts, order, n, value_at):
-    lengths = np.diff(np.append(starts, n))
-    best = int(lengths.max())
-    groups = np.flatnonzero(lengths == best)
-    # a stable sort keeps each run's first position first: the earliest of the most frequent
-    first = order[starts[groups]]
-    return value_at(int(first.min())), best
+#: up to this many distinct values a hash table is small: count them directly
+FEW = 1000
+_WINDOW = 65536
 
 
 def first_distinct(series, limit):
@@ -123,3 +33,134 @@ def first_distinct(series, limit):
         if len(uniq) > limit or size >= n:
             return list(uniq[: limit + 1])
         size *= 100
+
+
+def distinct_count(series):
+    """``series.nunique()`` (missing values not counted), without a hash table for large columns."""
+    few = first_distinct(series, FEW)
+    if len(few) <= FEW:
+        return len(few)
+    return distinct_and_top(series, top=False)[0]
+
+
+def top_value(series):
+    """``(value, count)`` of ``series.value_counts()``'s first row (``(None, 0)`` when all missing).
+
+    The most frequent value; among equally frequent values, the one that occurs first.
+    """
+    return distinct_and_top(series)[1:]
+
+
+def distinct_and_top(series, top=True):
+    """``(distinct, top value, its count)``: :func:`distinct_count` and :func:`top_value` with one sort."""
+    few = first_distinct(series, FEW)
+    if len(few) <= FEW:
+        if not top:
+            return len(few), None, 0
+        return (len(few),) + _value_counts_top(series)
+    arr = _numpy_values(series)
+    if arr is not None:
+        return _numpy_distinct_top(arr, series.dtype, top)
+    chunked = _arrow_values(series)
+    if chunked is not None:
+        return _arrow_distinct_top(chunked, top)
+    distinct = int(series.nunique())
+    return (distinct,) + (_value_counts_top(series) if top else (None, 0))
+
+
+def _value_counts_top(series):
+    counts = series.value_counts(dropna=True)
+    if len(counts) == 0:
+        return None, 0
+    return counts.index[0], int(counts.iloc[0])
+
+
+def _numpy_values(values):
+    """The non-null values as a plain numpy array, or None when the dtype is not plain numpy."""
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iufM":
+        arr = values.to_numpy()
+        if dtype.kind == "f" and np.isnan(arr).any():
+            arr = arr[~np.isnan(arr)]
+        elif dtype.kind == "M" and np.isnat(arr).any():
+            arr = arr[~np.isnat(arr)]
+        return arr
+    return None
+
+
+def _arrow_values(values):
+    """The non-null values of an Arrow-backed string column (a ChunkedArray, no copy), or None."""
+    pa_array = getattr(values.array, "_pa_array", None)
+    if pa_array is None:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_string(pa_array.type) or pa.types.is_large_string(pa_array.type)):
+        return None
+    if pa_array.null_count:
+        pa_array = pc.drop_null(pa_array)
+    return pa_array
+
+
+def _numpy_distinct_top(arr, dtype, top):
+    ordered = np.sort(arr)
+    differs = ordered[1:] != ordered[:-1]
+    distinct = int(np.count_nonzero(differs)) + 1
+    if not top:
+        return distinct, None, 0
+    if distinct == len(ordered):  # all different: value_counts' first is the first row
+        return distinct, _scalar(arr[0], dtype), 1
+    starts, lengths = _runs(differs)
+    del differs
+    best = int(lengths.max())
+    candidates = ordered[starts[lengths == best]]
+    del ordered, starts, lengths
+    if len(candidates) <= FEW:
+        position = int(np.argmax(np.isin(arr, candidates)))
+    else:  # many values tie: the first of them in the table, through a stable order
+        order = np.argsort(arr, kind="stable")
+        ordered = arr[order]
+        starts, lengths = _runs(ordered[1:] != ordered[:-1])
+        position = int(order[starts[lengths == best]].min())
+    return distinct, _scalar(arr[position], dtype), best
+
+
+def _scalar(value, dtype):
+    return pd.Timestamp(value) if dtype.kind == "M" else dtype.type(value)
+
+
+def _runs(differs):
+    """``(starts, lengths)`` of the runs of equal values, from "sorted value i+1 differs from i"."""
+    edges = np.flatnonzero(np.concatenate(([True], differs, [True])))
+    return edges[:-1], np.diff(edges)
+
+
+def _arrow_distinct_top(chunked, top):
+    import pyarrow.compute as pc
+
+    n = len(chunked)
+    order = pc.sort_indices(chunked)  # stable
+    # differs[i]: the (i+1)-th value in sorted order differs from the i-th, one window at a time
+    differs = np.zeros(max(n - 1, 0), dtype=bool)
+    previous = None
+    for start in range(0, n, _WINDOW):
+        window = pc.take(chunked, order[start:start + _WINDOW]).combine_chunks()
+        if previous is not None:
+            differs[start - 1] = window[0].as_py() != previous
+        if len(window) > 1:
+            differs[start:start + len(window) - 1] = pc.not_equal(window[1:], window[:-1]).to_numpy(
+                zero_copy_only=False)
+        previous = window[-1].as_py()
+    distinct = int(np.count_nonzero(differs)) + 1
+    if not top:
+        return distinct, None, 0
+    if distinct == n:  # all different: value_counts' first is the first row
+        return distinct, chunked[0].as_py(), 1
+    starts, lengths = _runs(differs)
+    del differs
+    best = int(lengths.max())
+    # a stable sort keeps each run's first row first: the earliest of the most frequent
+    positions = order.to_numpy()[starts[lengths == best]]
+    position = int(positions.min())
+    return distinct, chunked[position].as_py(), best

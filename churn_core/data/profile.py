@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import ChurnCoreError
-from churn_core.data.colstats import distinct_count, top_value as _top_value
+from churn_core.data.colstats import distinct_and_top
 from churn_core.data.roles import label_to_binary
 
 __all__ = ["compute_profile", "compute_category_churn", "compute_churn_spread", "profile_summary",
@@ -55,8 +55,9 @@ def compute_profile(df, roles):
     for col in df.columns:
         s = df[col]
         missing = int(s.isna().sum())
-        present = s.dropna()
-        distinct = distinct_count(present)  # exact, by sorting: no hash table over a million ids
+        present = s.dropna() if missing else s  # no copy of a complete column
+        # exact, by sorting: no hash table over a million ids
+        distinct, top_value, top_count = distinct_and_top(present)
         lo = mean = hi = math.nan
         min_date = max_date = None
         kind = s.dtype.kind
@@ -69,9 +70,10 @@ def compute_profile(df, roles):
         elif kind == "M" and len(present):
             min_date = present.min().isoformat()
             max_date = present.max().isoformat()
-        top = top_count = None
-        if len(present):
-            top_value, top_count = _top_value(present)
+        top = None
+        if not len(present):
+            top_count = None
+        else:
             top = top_value.date().isoformat() if isinstance(top_value, pd.Timestamp) and \
                 top_value == top_value.normalize() else str(top_value)
             if isinstance(top_value, (float, np.floating)) and float(top_value).is_integer():
