@@ -1,8 +1,8 @@
 """Exact distinct counts and most frequent values of one column, by sorting instead of hashing.
 
 A hash table over a million distinct values (pandas ``nunique``/``value_counts``, Arrow's
-``count_distinct``) costs 40-70 MB; the sort used here costs the column's order (8 bytes a row)
-and a sorted copy of numbers, or a sorted window of 64k strings at a time. Columns with at most
+``count_distinct``) costs 40-70 MB; the sort used here costs a sorted copy of numbers, or for
+text the values' dense ranks (8 bytes a row, Arrow sorts the chunks without concatenating). Columns with at most
 :data:`FEW` distinct values are counted directly (their hash table is small). Results are the
 same as pandas': ``distinct_count(s) == s.nunique()`` and ``top_value(s)`` is
 ``s.value_counts()``'s first row (ties: the value seen first).
@@ -17,7 +17,6 @@ __all__ = ["distinct_count", "top_value", "distinct_and_top", "first_distinct", 
 
 #: up to this many distinct values a hash table is small: count them directly
 FEW = 1000
-_WINDOW = 65536
 
 
 def first_distinct(series, limit):
@@ -139,28 +138,17 @@ def _runs(differs):
 def _arrow_distinct_top(chunked, top):
     import pyarrow.compute as pc
 
-    n = len(chunked)
-    order = pc.sort_indices(chunked)  # stable
-    # differs[i]: the (i+1)-th value in sorted order differs from the i-th, one window at a time
-    differs = np.zeros(max(n - 1, 0), dtype=bool)
-    previous = None
-    for start in range(0, n, _WINDOW):
-        window = pc.take(chunked, order[start:start + _WINDOW]).combine_chunks()
-        if previous is not None:
-            differs[start - 1] = window[0].as_py() != previous
-        if len(window) > 1:
-            differs[start:start + len(window) - 1] = pc.not_equal(window[1:], window[:-1]).to_numpy(
-                zero_copy_only=False)
-        previous = window[-1].as_py()
-    distinct = int(np.count_nonzero(differs)) + 1
+    # dense ranks (1..distinct, equal strings equal ranks): Arrow sorts the chunks in place of a
+    # hash table, and nothing is concatenated (a take from a chunked array would copy it whole)
+    ranks = pc.rank(chunked, sort_keys="ascending", tiebreaker="dense")
+    distinct = int(pc.max(ranks).as_py() or 0)
     if not top:
         return distinct, None, 0
-    if distinct == n:  # all different: value_counts' first is the first row
+    if distinct == len(chunked):  # all different: value_counts' first is the first row
         return distinct, chunked[0].as_py(), 1
-    starts, lengths = _runs(differs)
-    del differs
-    best = int(lengths.max())
-    # a stable sort keeps each run's first row first: the earliest of the most frequent
-    positions = order.to_numpy()[starts[lengths == best]]
-    position = int(positions.min())
+    ranks = ranks.to_numpy()
+    counts = np.bincount(ranks)
+    best = int(counts.max())
+    # the first row whose value is among the most frequent: value_counts' tie order
+    position = int(np.argmax(counts[ranks] == best))
     return distinct, chunked[position].as_py(), best

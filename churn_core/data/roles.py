@@ -410,14 +410,28 @@ def _column_role(series, name, n_rows):
             return "id", True
         return "numeric", False
     # text-like
-    lengths = values.astype(str).str.len()
-    if nunique == n and n >= 20 and lengths.max() <= 40 and not values.astype(str).str.contains(" ").any():
+    longest, mean_length = _text_lengths(values)
+    if nunique == n and n >= 20 and longest <= 40 and not values.astype(str).str.contains(" ").any():
         return "id", True
-    if lengths.mean() > 40 and nunique > 20:
+    if mean_length > 40 and nunique > 20:
         return "text", False
     if nunique > 100 and unique_ratio > 0.1:
         return "text", False
     return "categorical", False
+
+
+def _text_lengths(values):
+    """Longest and mean length in characters of the (non-null) values as text."""
+    pa_array = getattr(values.array, "_pa_array", None)
+    if pa_array is not None and len(values):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if pa.types.is_string(pa_array.type) or pa.types.is_large_string(pa_array.type):
+            lengths = pc.utf8_length(pa_array)  # 4 bytes a row, no text copy
+            return pc.max(lengths).as_py(), pc.sum(lengths).as_py() / len(values)
+    lengths = values.astype(str).str.len()
+    return lengths.max(), lengths.mean()
 
 
 def _looks_measure(values):
