@@ -280,7 +280,10 @@ def render_peers(m):
         ed, sh = peers.get("explainerdashboard"), peers.get("shapash")
         if ed:
             ed_s = pe["timeout_s"] if ed.get("timeout") else ed.get("total_s")
-            if ed_s:
+            if ed_s and ed.get("timeout") and ed_s <= o["total_s"]:
+                ratios.append(f"{size['rows']:,} rows: explainerdashboard with interactions did not finish in "
+                              f"{ed_s:.0f} s, less than ours took in that run: ratio not determined")
+            elif ed_s:
                 ratios.append(f"{size['rows']:,} rows: explainerdashboard with interactions / ours = "
                               f"{'>' if ed.get('timeout') else ''}{ed_s / o['total_s']:.0f}× (target ≥ 30×), "
                               f"counting our every-row interaction values too: "
