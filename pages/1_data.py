@@ -42,6 +42,7 @@ CURRENT_SEEN_KEY = "_data_seen_current"
 CURRENT_ERROR_KEY = "_data_current_error"
 MAPPING_SEEN_KEY = "_data_seen_mapping"
 MAPPING_MESSAGE_KEY = "_data_mapping_message"  # ("ok", n columns) or ("error", exc)
+READING_KEY = "_data_reading"  # file name while a file is being read; still set = the read was cut off
 PAGE_PREFIXES = ("data_", "_data_")
 ENCODINGS = ["auto", "utf-8", "gb18030", "big5", "shift_jis", "euc-kr", "utf-16", "cp1252"]
 DELIMITERS = {"auto": None, "comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
@@ -98,6 +99,9 @@ def read_and_keep(source, filename, source_key, **options):
     """Parse once, keep the dataset in the workspace (errors kept for display)."""
     text = ui.md("data.reading", name=filename)  # progress texts are Markdown: the name is escaped
     bar = st.progress(0.0, text=text)
+    # set until the file is read (or refused): leaving the page mid-read interrupts this run and
+    # leaves it behind, so the next visit says so (see interrupted_notice)
+    st.session_state[READING_KEY] = filename
 
     def progress(fraction, code):
         bar.progress(min(max(float(fraction), 0.0), 1.0), text=text)
@@ -106,10 +110,12 @@ def read_and_keep(source, filename, source_key, **options):
         load = load_file(source, filename, progress=progress, **options)
     except ChurnCoreError as exc:
         st.session_state[ERROR_KEY] = (source_key, exc)
+        st.session_state.pop(READING_KEY, None)
         return
     except MemoryError:
         st.session_state[ERROR_KEY] = (source_key, ChurnCoreError(
             "ingest.out_of_memory", "The file is too large to read in memory."))
+        st.session_state.pop(READING_KEY, None)
         return
     finally:
         bar.empty()
@@ -130,6 +136,7 @@ def read_and_keep(source, filename, source_key, **options):
         st.session_state.pop(CURRENT_SEEN_KEY, None)
         st.session_state.pop(CURRENT_ERROR_KEY, None)
         st.session_state.pop(MAPPING_MESSAGE_KEY, None)
+    st.session_state.pop(READING_KEY, None)
     st.rerun()  # so the sidebar (drawn before this page) shows the new dataset
 
 
@@ -193,6 +200,13 @@ def source_panel():
             return
     if new_upload:
         read_and_keep(upload.getvalue(), upload.name, upload_key, **options)
+
+
+def interrupted_notice():
+    """A read cut off in an earlier run (the user left the page mid-upload): say so, ask again."""
+    name = st.session_state.get(READING_KEY)
+    if name is not None:
+        st.warning(ui.md("data.upload_interrupted", name=name), icon=":material/warning:")
 
 
 def load_error():
@@ -705,6 +719,7 @@ def profile_section(ds):
 st.title(t("data.title"))
 st.caption(t("data.intro"))
 with ui.error_boundary("data", prefixes=PAGE_PREFIXES):
+    interrupted_notice()
     source_panel()
     load_error()
     workspace = state.get_workspace()

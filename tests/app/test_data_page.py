@@ -657,3 +657,52 @@ def test_every_widget_on_the_shared_samples(lang, sample):
     at.button(key="data_role_apply").click().run()
     assert_clean(at)
     assert dataset_of(at).load.rows_loaded == 20000
+
+
+# ----------------------------------------------------------------------------- interrupted reads
+
+def _cut_off(*args, **kwargs):
+    """load_file as it ends when the user leaves the page mid-read: the run is stopped."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    raise StopException()
+
+
+@pytest.mark.parametrize("lang, message", [
+    # the Markdown source: the file name is escaped (shown as text: bank.csv)
+    ("en", r"Reading bank\.csv was interrupted: the page was left before the file was read, so it was "
+           "not loaded. Please upload it again."),
+    ("zh", r"bank\.csv 的读取被中断：文件读完之前离开了本页，因此没有载入。请重新上传。"),
+])
+def test_an_interrupted_upload_says_so_on_the_next_run_and_a_new_upload_clears_it(monkeypatch, lang, message):
+    import churn_core.data.ingest as ingest
+
+    at = make_app(PAGE, lang=lang)
+    at.run()
+    assert not texts(at.warning)
+    with monkeypatch.context() as patch:
+        patch.setattr(ingest, "load_file", _cut_off)
+        upload(at, "bank.csv", csv_bytes(small_bank()))
+    assert at.session_state["_data_reading"] == "bank.csv"  # started, never finished
+    assert dataset_of(at) is None
+    at.run()  # the next run (the user is back on the page)
+    assert_clean(at)
+    assert message in texts(at.warning)
+    assert dataset_of(at) is None
+    upload(at, "bank2.csv", csv_bytes(small_bank(n=120)))  # uploaded again: read, and the note goes
+    assert_clean(at)
+    assert "_data_reading" not in at.session_state
+    assert not [w for w in texts(at.warning) if "bank" in w]
+    assert dataset_of(at).load.rows_loaded == 120
+
+
+def test_a_finished_or_refused_read_leaves_no_interrupted_note():
+    at = make_app(PAGE)
+    at.run()
+    upload(at, "a.csv", b"id,churn\n1,0\n2,1\n3,0\n")
+    assert "_data_reading" not in at.session_state
+    at.file_uploader(key="data_upload").set_value(("bad.xlsx", b"not a workbook", "application/octet-stream"))
+    at.run()
+    assert texts(at.error)  # refused with its message ...
+    assert "_data_reading" not in at.session_state  # ... which is not an interruption
+    assert not [w for w in texts(at.warning) if "interrupted" in w]
