@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["distinct_count", "top_value", "distinct_and_top", "first_distinct", "FEW"]
+__all__ = ["distinct_count", "top_value", "distinct_and_top", "first_distinct", "all_integral", "FEW"]
 
 #: up to this many distinct values a hash table is small: count them directly
 FEW = 1000
@@ -32,6 +32,15 @@ def first_distinct(series, limit):
         if len(uniq) > limit or size >= n:
             return list(uniq[: limit + 1])
         size *= 100
+
+
+def all_integral(arr, window=65536):
+    """``np.all(np.mod(arr, 1) == 0)`` one window at a time (no temporary the size of the column;
+    stops at the first fraction)."""
+    for start in range(0, len(arr), window):
+        if not np.all(np.mod(arr[start:start + window], 1) == 0):
+            return False
+    return True
 
 
 def distinct_count(series):

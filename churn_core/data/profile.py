@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import ChurnCoreError
-from churn_core.data.colstats import distinct_and_top
+from churn_core.data.colstats import all_integral, distinct_and_top
 from churn_core.data.roles import label_to_binary
 
 __all__ = ["compute_profile", "compute_category_churn", "compute_churn_spread", "profile_summary",
@@ -29,8 +29,8 @@ def _dtype_name(series):
     if kind in "iu":
         return "integer"
     if kind == "f":
-        values = series.dropna()
-        if len(values) and bool(np.all(np.mod(values.to_numpy(), 1) == 0)):
+        values = series.dropna() if series.hasnans else series
+        if len(values) and all_integral(values.to_numpy()):
             return "integer"
         return "float"
     return "text"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from churn_core.data.colstats import distinct_count, first_distinct
+from churn_core.data.colstats import all_integral, distinct_count, first_distinct
 from churn_core.errors import ChurnCoreError
 
 __all__ = [
@@ -381,13 +381,13 @@ _is_id_name = id_name_strength
 
 def _column_role(series, name, n_rows):
     """Role of a non-label column (id/boolean/numeric/date/categorical/text)."""
-    values = series.dropna()
+    values = series.dropna() if series.hasnans else series  # no copy of a complete column
     n = len(values)
     kind = series.dtype.kind
     if n == 0:
         return "categorical" if kind in "OUT" or str(series.dtype) == "str" else "numeric", False
     id_name = _is_id_name(name)
-    integral = kind in "iu" or (kind == "f" and bool(np.all(np.mod(values.to_numpy(), 1) == 0)))
+    integral = kind in "iu" or (kind == "f" and all_integral(values.to_numpy()))
     is_text = kind in "OUST" or str(series.dtype) in ("str", "string")
     if id_name == "strong" and (integral or is_text) and n >= 1000 \
             and distinct_count(values.iloc[:2000]) >= 1000:
