@@ -1,5 +1,7 @@
 """Small shared widgets: safe downloads and error boxes."""
 
+import re
+
 import streamlit as st
 
 from studio.i18n import t, t_error
@@ -50,13 +52,20 @@ def choose(widget, label, codes, labeler, key, **kw):
 # ----------------------------------------------------------------------------- user text, safely
 
 _MD_SPECIAL = "\\`*_{}[]()#+-.!|<>~$:"
+_WJ = "\u2060"  # word joiner: invisible, zero width
+_AUTOLINK_SCHEME = re.compile(r"(?<=[A-Za-z])(?=://)")
+_AUTOLINK_WWW = re.compile(r"(?i)(?<=ww)(?=w\.)")
+_AUTOLINK_EMAIL = re.compile("@")
 
 
 def escape_md(text):
     """``text`` with every Markdown/HTML-special character escaped, for user-supplied strings
-    (column names, cell values, file names) placed inside a translated Markdown template."""
+    (column names, cell values, file names) placed inside a translated Markdown template.
+    Escapes do not stop GFM autolinks (``http://…``, ``www.…``, ``a@b.c`` become links after
+    unescaping): an invisible word joiner breaks those patterns (measured in Chromium)."""
+    text = _AUTOLINK_EMAIL.sub(_WJ + "@", _AUTOLINK_WWW.sub(_WJ, _AUTOLINK_SCHEME.sub(_WJ, str(text))))
     out = []
-    for ch in str(text):
+    for ch in text:
         if ch in _MD_SPECIAL:
             out.append("\\" + ch)
         elif ch in "\r\n":
