@@ -27,8 +27,10 @@ def first_distinct(series, limit):
     n = len(series)
     size = 1000
     while True:
-        head = series.iloc[:size].dropna() if size < n else series.dropna()
-        uniq = head.unique()
+        uniq = (series.iloc[:size] if size < n else series).unique()
+        missing = pd.isna(uniq)  # the missing value, once, among the distinct ones (no copy of the column)
+        if missing.any():
+            uniq = uniq[~missing]
         if len(uniq) > limit or size >= n:
             return list(uniq[: limit + 1])
         size *= 100

@@ -62,8 +62,12 @@ def compute_profile(df, roles):
         min_date = max_date = None
         kind = s.dtype.kind
         if kind in "iuf" and len(present):
-            arr = present.to_numpy(dtype="float64")
-            lo, mean, hi = float(arr.min()), float(arr.mean()), float(arr.max())
+            arr = present.to_numpy()
+            lo, hi = float(arr.min()), float(arr.max())
+            if kind == "f" or max(abs(lo), abs(hi)) * len(arr) >= 2.0 ** 53:
+                mean = float(arr.astype("float64", copy=False).mean())
+            else:  # integer sums this small are exact in any order: the same mean, no float copy
+                mean = float(arr.mean())
         elif (kind == "b" or str(s.dtype) == "boolean") and len(present):
             arr = present.astype(bool).to_numpy(dtype="float64")
             lo, mean, hi = float(arr.min()), float(arr.mean()), float(arr.max())
