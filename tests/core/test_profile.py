@@ -116,3 +116,66 @@ def test_churn_spread_ranks_the_planted_column_first():
     out = compute_churn_spread(df, roles)
     assert out["column"].tolist() == ["telling", "flat"]
     assert out["spread"].tolist() == [1.0, 0.0]
+
+
+# ---- exact counts without hash tables (churn_core.data.colstats, used by the profile and roles)
+
+def _big_columns():
+    """Columns past FEW distinct values (the sorting paths), with ties, gaps and repeats."""
+    rng = np.random.default_rng(7)
+    ints = rng.integers(0, 3000, 6000)
+    with_gaps = np.where(rng.random(6000) < 0.1, np.nan, rng.integers(0, 4000, 6000))
+    return {
+        "ints": pd.Series(ints),
+        "floats_with_nan": pd.Series(with_gaps),
+        "text": pd.Series(ints.astype(str), dtype="str"),
+        "text_with_missing": pd.Series(np.where(np.isnan(with_gaps), None, with_gaps.astype(str)), dtype="str"),
+        "dates": pd.Series(pd.to_datetime(rng.integers(0, 2000, 6000), unit="D")),
+        "all_different": pd.Series(rng.permutation(6000)),
+        "all_different_text": pd.Series([f"C{k:05d}" for k in rng.permutation(6000)], dtype="str"),
+        "each_twice": pd.Series(np.concatenate([np.arange(3000)[::-1], np.arange(3000)])),
+    }
+
+
+@pytest.mark.parametrize("name", list(_big_columns()))
+def test_distinct_and_top_equal_pandas_nunique_and_value_counts(name):
+    from churn_core.data.colstats import FEW, distinct_and_top, distinct_count, top_value
+
+    s = _big_columns()[name]
+    counts = s.value_counts()
+    assert s.nunique() > FEW
+    assert distinct_count(s) == s.nunique()
+    distinct, value, count = distinct_and_top(s)
+    assert (distinct, value, count) == (s.nunique(), counts.index[0], int(counts.iloc[0]))
+    assert type(value) is type(counts.index[0])
+    assert top_value(s) == (value, count)
+
+
+def test_top_value_ties_go_to_the_value_seen_first():
+    from churn_core.data.colstats import top_value
+
+    # every value twice: the first row's value wins (value_counts' order), not the smallest
+    s = pd.Series(np.concatenate([np.arange(3000)[::-1], np.arange(3000)]))
+    assert top_value(s) == (2999, 2)
+    text = pd.Series(["b", "a", "c", "a", "b"] * 300 + [f"u{k}" for k in range(1200)], dtype="str")
+    assert top_value(text) == ("b", 600)  # "a" also 600: "b" comes first
+
+
+def test_first_distinct_reads_values_in_order_without_missing():
+    from churn_core.data.colstats import first_distinct
+
+    s = pd.Series([np.nan, 2.0, np.nan, 1.0, 2.0, 5.0])
+    assert first_distinct(s, 1) == [2.0, 1.0]
+    assert first_distinct(s, 5) == [2.0, 1.0, 5.0]
+    assert first_distinct(pd.Series([None, "x", "y"], dtype="str"), 3) == ["x", "y"]
+    assert first_distinct(pd.Series([np.nan, np.nan]), 2) == []
+
+
+def test_profile_of_an_id_column_counts_every_value_and_shows_the_first():
+    df = pd.DataFrame({"customer_id": [f"C{k:05d}" for k in range(5000, 0, -1)],
+                       "amount": np.r_[np.arange(4998) + 0.5, 7.5, 7.5], "churn": [0, 1] * 2500})
+    prof = compute_profile(df, detect_roles(df)).set_index("column")
+    assert prof.loc["customer_id", "distinct"] == 5000
+    assert (prof.loc["customer_id", "top"], prof.loc["customer_id", "top_count"]) == ("C05000", 1)
+    assert prof.loc["amount", "distinct"] == 4998
+    assert (prof.loc["amount", "top"], prof.loc["amount", "top_count"]) == ("7.5", 3)

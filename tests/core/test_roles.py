@@ -254,3 +254,19 @@ def test_roles_to_dict_is_json_safe():
 def test_roles_rejects_a_bad_role_map():
     with pytest.raises(ChurnCoreError):
         Roles(roles={"a": "weird"})
+
+
+def test_roles_of_large_unique_columns_without_counting_every_value():
+    n = 5000
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({
+        "customer_id": [f"C{k:06d}" for k in rng.permutation(n)],    # id by name: decided on a head
+        "row_no": np.arange(n) + 1,                                     # consecutive unique integers
+        # unique, 1 to 4 digits wide, with gaps (no 9, no 99)
+        "amount_cents": rng.permutation(np.r_[np.arange(9), np.arange(10, 99), np.arange(100, 100 + n - 98)]),
+        "churn": [0, 1] * (n // 2),
+    })
+    roles = detect_roles(df)
+    assert roles.roles["customer_id"] == "id" and roles.roles["row_no"] == "id"
+    assert roles.roles["amount_cents"] == "numeric"  # a measure: widths vary, not consecutive
+    assert roles.id_columns == ["customer_id", "row_no"]
