@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["distinct_count", "top_value", "distinct_and_top", "first_distinct", "all_integral", "FEW"]
+__all__ = ["distinct_count", "top_value", "distinct_and_top", "first_distinct", "all_integral", "release_memory", "FEW"]
 
 #: up to this many distinct values a hash table is small: count them directly
 FEW = 1000
@@ -163,3 +163,28 @@ def _arrow_distinct_top(chunked, top):
     # the first row whose value is among the most frequent: value_counts' tie order
     position = int(np.argmax(counts[ranks] == best))
     return distinct, chunked[position].as_py(), best
+
+
+def release_memory():
+    """Give freed memory back to the system: Arrow's pool keeps freed pages for reuse, and glibc keeps
+    up to 64 MB of freed column-sized blocks (its trim threshold doubles with the first big free),
+    which would otherwise add up, column after column, in one long profile."""
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except Exception:  # pragma: no cover - an Arrow without the call
+        pass
+    global _TRIM
+    if _TRIM is None:
+        try:
+            import ctypes
+
+            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc (macOS, musl, Windows): nothing to trim
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM = None

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import ChurnCoreError
-from churn_core.data.colstats import all_integral, distinct_and_top
+from churn_core.data.colstats import all_integral, distinct_and_top, release_memory
 from churn_core.data.roles import label_to_binary
 
 __all__ = ["compute_profile", "compute_category_churn", "compute_churn_spread", "profile_summary",
@@ -17,6 +17,7 @@ __all__ = ["compute_profile", "compute_category_churn", "compute_churn_spread", 
 PROFILE_COLUMNS = ["column", "role", "dtype", "missing", "missing_pct", "distinct", "min", "mean",
                    "max", "top", "top_count"]
 OTHER = "(other)"
+_BIG = 100_000  # rows from which a column's temporaries are worth handing back at once
 MISSING = "(missing)"
 
 
@@ -58,6 +59,8 @@ def compute_profile(df, roles):
         present = s.dropna() if missing else s  # no copy of a complete column
         # exact, by sorting: no hash table over a million ids
         distinct, top_value, top_count = distinct_and_top(present)
+        if n > _BIG:
+            release_memory()  # the sort's blocks go back to the system, not into the next column's peak
         lo = mean = hi = math.nan
         min_date = max_date = None
         kind = s.dtype.kind

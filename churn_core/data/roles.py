@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from churn_core.data.colstats import all_integral, distinct_count, first_distinct
+from churn_core.data.colstats import all_integral, distinct_count, first_distinct, release_memory
 from churn_core.errors import ChurnCoreError
 
 __all__ = [
@@ -476,6 +476,8 @@ def detect_roles(df):
             "numeric" if df[label].dtype.kind in "iuf" else "categorical")
         roles[label] = "label"
     ids = [c for c in df.columns if roles[c] == "id"]
+    if n_rows > 100_000:
+        release_memory()  # the checks' column-sized temporaries go back to the system
     return Roles(roles=roles, label=label, positive=_json_value(positive), id_columns=ids,
                  fallback=fallback)
 
