@@ -480,11 +480,26 @@ class Workspace:
         return float(base)
 
     def explanation(self, which="book"):
-        """SHAP explanation of a table (computed once)."""
+        """SHAP explanation of a table (computed once; the book and the lost customers are cut from
+        the history's explanation when that one is already computed: a big table is explained once)."""
         from churn_core.explain import compute_explanation
 
         model = self._require_model()
-        return self.cached(f"explanation:{which}", lambda: compute_explanation(model, self._frame(which)), which)
+
+        def compute():
+            frame = self._frame(which)
+            whole = self._peek("explanation:history", "history")
+            if which != "history" and whole is not None and (which == "lost" or self.book().table == "history"):
+                positions = self.df.index.get_indexer(frame.index)
+                if (positions >= 0).all():
+                    return whole.subset(positions)
+            return compute_explanation(model, frame)
+
+        return self.cached(f"explanation:{which}", compute, which)
+
+    def _peek(self, name, *parts):
+        """A cached result if it is there (never computes)."""
+        return self._cache.get((name, self.key(*parts)))
 
     def tiers(self):
         """Risk tier of every book customer (High / Medium / Low) under the shared tier settings."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["neutralise_text", "to_safe_frame", "to_safe_csv_bytes", "to_safe_excel_bytes"]
@@ -46,7 +47,17 @@ def to_safe_frame(df):
         if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype) \
                 or pd.api.types.is_datetime64_any_dtype(s.dtype):
             continue
-        out[col] = s.astype(object).map(neutralise_text, na_action="ignore")
+        obj = s.astype(object)
+        is_text = obj.map(type).isin([str, np.str_]).to_numpy()  # one pass per column
+        if not is_text.any():
+            continue
+        text = obj[is_text].astype(str)
+        hit = text.str.startswith(_TRIGGERS).to_numpy()
+        if hit.any():
+            obj = obj.copy()
+            idx = obj.index[is_text][hit]
+            obj.loc[idx] = "'" + text[hit]
+        out[col] = obj
     out.columns = [neutralise_text(c) for c in out.columns]
     return out
 
