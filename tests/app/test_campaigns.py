@@ -200,8 +200,8 @@ def test_user_strings_are_shown_as_text_never_as_markdown(sample_dataset):
     at.button(key="campaigns_run").click().run()
     assert not at.exception
     shown = texts(at)
-    assert "File \\[click\\]\\(http\\://evil\\.example\\)\\.csv: 1,200 rows, 2 columns." in shown
-    assert any("\\!\\[x\\]\\(http\\://evil\\.example/a\\.png\\)" in s for s in shown)
+    assert "File \\[click\\]\\(http\u2060\\://evil\\.example\\)\\.csv: 1,200 rows, 2 columns." in shown
+    assert any("\\!\\[x\\]\\(http\u2060\\://evil\\.example/a\\.png\\)" in s for s in shown)
     assert not any("](http" in s for s in shown)
     assert "![x](http://evil.example/a.png)" in table_with(at, "Arm")["Arm"].tolist()
 

@@ -55,5 +55,5 @@ def test_sidebar_escapes_the_file_name(sample_dataset):
     at.session_state["workspace"] = Workspace().set_history(hostile, roles=sample_dataset.roles)
     at.run()
     assert not at.exception
-    assert at.sidebar.caption[0].value == ("已加载：\\[click\\]\\(http\\://evil\\.example\\)\\!\\[x\\]\\(http\\://evil\\.example"
+    assert at.sidebar.caption[0].value == ("已加载：\\[click\\]\\(http\u2060\\://evil\\.example\\)\\!\\[x\\]\\(http\u2060\\://evil\\.example"
                                            "/x\\.png\\)（20,000 位客户）")

@@ -75,7 +75,7 @@ def test_user_text_in_the_description_is_not_markdown(sample_dataset):
     at.button(key="seg_b_add").click().run()
     assert not at.exception
     line = next(m for m in markdown(at) if m.startswith("**Segment:**"))
-    assert "\\!\\[x\\]\\(http\\:" in line
+    assert "\\!\\[x\\]\\(http\u2060\\:" in line
     assert "](http" not in line
 
 
@@ -293,6 +293,6 @@ def test_a_hostile_column_name_in_an_old_segment_is_shown_as_text(sample_dataset
     at.run()
     assert not at.exception
     assert [w.value for w in at.warning] == [
-        "Column \\!\\[x\\]\\(http\\://evil\\.example/a\\.png\\) is not in the data."]
+        "Column \\!\\[x\\]\\(http\u2060\\://evil\\.example/a\\.png\\) is not in the data."]
     saved = next(d.value for d in at.dataframe if "Status" in d.value.columns)
     assert saved["Status"].tolist() == [f"Column {hostile} is not in the data."]

@@ -217,7 +217,7 @@ def test_offer_catalogue_upload_renames_offers(sample_dataset, small_model):
     assert not at.exception
     assert list(_frame(at, "Offer")["Offer"])[:2] == ["No fees for a year", "[Rate](http://evil.example) bonus"]
     shown = [e.value for kind in ("markdown", "caption", "success", "warning") for e in getattr(at, kind)]
-    assert any("\\[Rate\\]\\(http\\://evil\\.example\\) bonus" in s for s in shown)
+    assert any("\\[Rate\\]\\(http\u2060\\://evil\\.example\\) bonus" in s for s in shown)
     assert not any("](http" in s for s in shown)  # an offer name is text, never a live link
 
 

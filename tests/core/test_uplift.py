@@ -146,18 +146,18 @@ def test_segment_effects_with_a_mask(result, frame):
     (-0.031, -0.05, -0.012, True, None, "en",
      "rm_call cuts churn by 3.1 points (95% interval 1.2 to 5.0 points)."),
     (-0.031, -0.05, -0.012, True, None, "zh",
-     "rm_call使流失率降低3.1个百分点(95%区间1.2至5.0个百分点)。"),
+     "rm_call使流失率降低3.1个百分点（95%区间1.2至5.0个百分点）。"),
     (0.02, 0.005, 0.035, True, None, "en",
      "rm_call raises churn by 2.0 points (95% interval 0.5 to 3.5 points)."),
     (0.02, 0.005, 0.035, True, None, "zh",
-     "rm_call使流失率上升2.0个百分点(95%区间0.5至3.5个百分点)。"),
+     "rm_call使流失率上升2.0个百分点（95%区间0.5至3.5个百分点）。"),
     (0.077, 0.07, 0.084, False, "visit", "en",
      "rm_call raises the visit rate by 7.7 points (95% interval 7.0 to 8.4 points)."),
     (-0.01, -0.03, 0.01, False, "retained", "en",
      "rm_call lowers the retained rate by 1.0 points (95% interval -1.0 to 3.0 points): "
      "not clearly different from no effect."),
     (-0.01, -0.03, 0.01, False, "留存", "zh",
-     "rm_call使留存比例降低1.0个百分点(95%区间-1.0至3.0个百分点),与无效果没有明显差别。"),
+     "rm_call使留存比例降低1.0个百分点（95%区间-1.0至3.0个百分点），与无效果没有明显差别。"),
 ])
 def test_effect_sentences(ate, low, high, bad, label, lang, expected):
     assert uplift.effect_sentence("rm_call", ate, low, high, bad, label, lang) == expected
@@ -167,7 +167,7 @@ def test_result_sentences_in_both_languages(result):
     en = dict(zip(result.offers_["offer"], result.sentences("en")))
     zh = dict(zip(result.offers_["offer"], result.sentences("zh")))
     assert en["cross_sell"] == "cross_sell cuts churn by 5.0 points (95% interval 3.0 to 7.0 points)."
-    assert zh["cross_sell"] == "cross_sell使流失率降低5.0个百分点(95%区间3.0至7.0个百分点)。"
+    assert zh["cross_sell"] == "cross_sell使流失率降低5.0个百分点（95%区间3.0至7.0个百分点）。"
 
 
 def test_good_outcome_flips_effect_sign(frame):
