@@ -533,25 +533,41 @@ class Workspace:
         """Top reasons with points for a table's customers (``rows``: index labels, default all).
 
         Returns ``reason_1..k`` (sentences), ``driver_1..k`` and ``points_1..k`` (percentage points of
-        risk; all drivers' points of a customer sum to risk - base risk). Computed per row once.
+        risk; all drivers' points of a customer sum to risk - base risk). A whole table is computed
+        once (the book and the lost customers are cut from the history's when it exists); a few rows
+        (a page's watch-list) are computed per row, once.
         """
         from churn_core.explain import compute_top_reasons
 
         model = self._require_model()
         frame = self._frame(which)
-        store = self.cached(f"reasons:{which}:{lang}", dict, which, lang)
-        idx = list(frame.index if rows is None else rows)
+        whole = self._whole_reasons(which, lang, k)
+        if whole is not None:
+            return whole if rows is None else whole.loc[list(rows)]
+        if rows is None:
+            return self.cached(f"reasons_all:{which}:{lang}:{k}", lambda: compute_top_reasons(
+                model, frame, k=k, lang=lang, with_details=True, explanation=self.explanation(which),
+                meanings=self.meanings_), which, lang, k)
+        store = self.cached(f"reasons:{which}:{lang}:{k}", dict, which, lang, k)
+        idx = list(rows)
         todo = [i for i in idx if i not in store]
         if todo:
-            if len(todo) == len(frame):
-                got = compute_top_reasons(model, frame, k=k, lang=lang, with_details=True,
-                                          explanation=self.explanation(which), meanings=self.meanings_)
-            else:
-                got = compute_top_reasons(model, frame.loc[todo], k=k, lang=lang, with_details=True,
-                                          meanings=self.meanings_)
+            got = compute_top_reasons(model, frame.loc[todo], k=k, lang=lang, with_details=True,
+                                      meanings=self.meanings_)
             for i, row in zip(got.index, got.to_dict("records")):
                 store[i] = row
         return pd.DataFrame([store[i] for i in idx], index=idx)
+
+    def _whole_reasons(self, which, lang, k):
+        """Reasons of a whole table already computed: its own, or cut from the history's."""
+        own = self._peek(f"reasons_all:{which}:{lang}:{k}", which, lang, k)
+        if own is not None or which == "history":
+            return own
+        hist = self._peek(f"reasons_all:history:{lang}:{k}", "history", lang, k)
+        if hist is None or (which == "book" and self.book().table != "history"):
+            return None
+        index = self._frame(which).index
+        return hist.loc[index] if index.isin(hist.index).all() else None
 
     # ------------------------------------------------------------------ value
     def customer_value(self, which="book"):
@@ -582,7 +598,7 @@ class Workspace:
             frame = self._frame(which)
             rows = score_rows(model, frame, lang=lang, explanation=self.explanation(which),
                               signal_columns=self.signal_columns(), thresholds=self.settings.signals,
-                              meanings=self.meanings_)
+                              meanings=self.meanings_, reasons=self.reasons(which, lang=lang))
             if which == "book":
                 rows["status"] = "active"
             return assign_tiers(rows, self.settings.tiers)

@@ -41,7 +41,8 @@ def compute_status(model, df):
                      name="status")
 
 
-def score_rows(model, df, lang="en", explanation=None, signal_columns=None, thresholds=None, meanings=None):
+def score_rows(model, df, lang="en", explanation=None, signal_columns=None, thresholds=None, meanings=None,
+               reasons=None):
     """Row-wise scores (no tiers): id (if any), probability, status, three reasons with points, signals.
 
     Signals use ``signal_columns`` when given, else the column ``meanings`` (detected from ``df``
@@ -59,8 +60,9 @@ def score_rows(model, df, lang="en", explanation=None, signal_columns=None, thre
         signal_columns = signal_columns_from_meanings(meanings)
 
     proba = model.predict_proba(df)
-    reasons = compute_top_reasons(model, df, k=3, lang=lang, explanation=explanation, with_details=True,
-                                  meanings=meanings)
+    if reasons is None:  # the workspace passes the ones it already has
+        reasons = compute_top_reasons(model, df, k=3, lang=lang, explanation=explanation, with_details=True,
+                                      meanings=meanings)
     signals = compute_signals(df, thresholds=thresholds, columns=signal_columns)
     out = pd.DataFrame(index=df.index)
     if model.id_column_ and model.id_column_ in df.columns:
