@@ -30,6 +30,7 @@ from churn_core.analysis.value import ValueAssumptions
 from churn_core.data.meanings import ColumnMeanings, apply_mapping, detect_meanings, roles_with_mapping
 from churn_core.data.roles import detect_roles, label_to_binary
 from churn_core.errors import ChurnCoreError
+from churn_core.jsonutil import to_scalar
 from churn_core.modeling.warning import SignalThresholds, TierConfig
 
 OBJECTIVES = ("saved_value", "net_value")
@@ -209,7 +210,7 @@ class Workspace:
         r = self.roles_
         from churn_core.data.roles import preferred_id_column
 
-        return replace(meanings, label=r.label, positive=_scalar(r.positive) if r.label else None,
+        return replace(meanings, label=r.label, positive=to_scalar(r.positive) if r.label else None,
                        id_column=preferred_id_column(r.id_columns))
 
     def set_current(self, load):
@@ -269,13 +270,13 @@ class Workspace:
     def set_roles(self, roles):
         """Replace the roles (label, ids...); meanings follow; a model of another label is dropped."""
         self._require_data()
-        changed_label = (roles.label, _scalar(roles.positive)) != (self.roles_.label, _scalar(self.roles_.positive))
+        changed_label = (roles.label, to_scalar(roles.positive)) != (self.roles_.label, to_scalar(self.roles_.positive))
         if changed_label:
             self.label_confirmed = False
         self.roles_ = roles
         self.meanings_ = self._sync_meanings(self.meanings_)
         if changed_label and self.model_ is not None and (
-                self.model_.label_ != roles.label or _scalar(self.model_.positive_) != _scalar(roles.positive)):
+                self.model_.label_ != roles.label or to_scalar(self.model_.positive_) != to_scalar(roles.positive)):
             self.model_ = None
         self._cache.clear()
         return self
@@ -470,8 +471,6 @@ class Workspace:
 
     def base_risk(self):
         """The model's base risk (probability at the SHAP base value)."""
-        from churn_core.explain import compute_explanation
-
         model = self._require_model()
         expl = self.explanation("book")
         base = getattr(expl, "base_risk", None)
@@ -710,9 +709,3 @@ class Workspace:
         inputs = self.simulator_inputs(catalogue, effects=effects, measured=measured, seed=sim.seed,
                                        segments=segments)
         return compute_simulation(inputs, catalogue, sim, target_mask=target_mask)
-
-
-def _scalar(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

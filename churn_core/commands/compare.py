@@ -59,7 +59,8 @@ def _frames(args):
 def run(args):
     from churn_core.analysis.compare import compute_comparison, default_drift_columns
     from churn_core.errors import ChurnCoreError
-    from churn_core.modeling.model import ChurnModel, _json_safe
+    from churn_core.jsonutil import to_jsonable
+    from churn_core.modeling.model import ChurnModel
     from churn_core.modeling.warning import TierConfig
     from churn_core.sharing.export import to_safe_csv_bytes
 
@@ -92,7 +93,7 @@ def run(args):
                                 model=model, tier_config=tiers, columns=columns)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    data = _json_safe(result.to_dict())
+    data = to_jsonable(result.to_dict())
     (out / "compare.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     (out / "migration.csv").write_bytes(to_safe_csv_bytes(result.migration))
     (out / "drift.csv").write_bytes(to_safe_csv_bytes(result.drift))

@@ -38,6 +38,7 @@ import pandas as pd
 
 from churn_core.data.colstats import first_distinct
 from churn_core.errors import ChurnCoreError
+from churn_core.jsonutil import to_scalar
 
 # Retention causes (issue "win-back": why customers leave), shared by reasons, win-back and report.
 CAUSES = ("service", "products", "rates_fees", "activity", "circumstances")
@@ -498,7 +499,7 @@ class ColumnMeanings:
         data = {"version": 1}
         if self.label is not None:
             data["label"] = self.label
-            data["positive"] = _json_scalar(self.positive)
+            data["positive"] = to_scalar(self.positive)
         if self.id_column is not None:
             data["id"] = self.id_column
         data["columns"] = {i.column: i.to_dict() for i in self.infos}
@@ -508,11 +509,6 @@ class ColumnMeanings:
     def to_json(self):
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=1, sort_keys=False)
 
-
-def _json_scalar(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def detect_meanings(df, roles=None):
@@ -566,7 +562,7 @@ def detect_meanings(df, roles=None):
         infos.append(ColumnInfo(str(col) if not isinstance(col, str) else col, code, conf,
                                 bool(m and m.actionable), bool(m and m.protected)))
     return ColumnMeanings(infos=tuple(infos), label=label,
-                          positive=_json_scalar(getattr(roles, "positive", None)) if label else None,
+                          positive=to_scalar(getattr(roles, "positive", None)) if label else None,
                           id_column=preferred_id_column(ids))
 
 

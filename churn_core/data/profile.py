@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import ChurnCoreError
+from churn_core.jsonutil import to_jsonable
 from churn_core.data.colstats import all_integral, distinct_and_top, release_memory
 from churn_core.data.roles import label_to_binary
 
@@ -205,13 +206,6 @@ def _number_text(value):
     return str(int(value)) if value.is_integer() else str(value)
 
 
-def _json(value):
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
 
 def profile_summary(load, roles):
     """JSON-safe dict of the CLI's ``profile`` output."""
@@ -220,7 +214,7 @@ def profile_summary(load, roles):
     churn_rate = None
     churned = None
     if roles.label is not None:
-        label = {"column": roles.label, "positive": _json(roles.positive)}
+        label = {"column": roles.label, "positive": to_jsonable(roles.positive)}
         if roles.positive is not None:
             y = label_to_binary(df[roles.label], roles.positive)
             valid = y.dropna()
@@ -230,7 +224,7 @@ def profile_summary(load, roles):
     prof = compute_profile(df, roles)
     column_profile = []
     for rec in prof.to_dict("records"):
-        column_profile.append({k: _json(v) if not (isinstance(v, float) and math.isnan(v)) else None
+        column_profile.append({k: to_jsonable(v) if not (isinstance(v, float) and math.isnan(v)) else None
                                for k, v in rec.items() if k != "column" or True})
     for rec in column_profile:
         if rec.get("top_count") is pd.NA:

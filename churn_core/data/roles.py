@@ -17,6 +17,7 @@ import pandas as pd
 
 from churn_core.data.colstats import all_integral, distinct_count, first_distinct, release_memory
 from churn_core.errors import ChurnCoreError
+from churn_core.jsonutil import to_jsonable
 
 __all__ = [
     "ROLES",
@@ -204,17 +205,10 @@ class Roles:
         return {
             "roles": dict(self.roles),
             "label": self.label,
-            "positive": _json_value(self.positive),
+            "positive": to_jsonable(self.positive),
             "id_columns": list(self.id_columns),
         }
 
-
-def _json_value(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value
 
 
 # ---- detection --------------------------------------------------------------------------------
@@ -254,7 +248,7 @@ def detect_positive(series):
 
     See :func:`_detect_positive` for the rules.
     """
-    return _json_value(_detect_positive(series))
+    return to_jsonable(_detect_positive(series))
 
 
 def _detect_positive(series):
@@ -336,7 +330,7 @@ def detect_label(df):
     if candidates:
         candidates.sort(reverse=True)
         _, _, _, col, positive = candidates[0]
-        return col, _json_value(positive)
+        return col, to_jsonable(positive)
     # values only: "Attrited Customer" / "Existing Customer", "流失" / "未流失"
     for col in df.columns:
         series = df[col]
@@ -347,7 +341,7 @@ def detect_label(df):
             continue
         kinds = [_value_kind(v) for v in values]
         if sorted(kinds) == [-1, 1] and any(_POSITIVE_WORDS.search(_token(v)) for v in values):
-            return col, _json_value(values[kinds.index(1)])
+            return col, to_jsonable(values[kinds.index(1)])
     return None, None
 
 
@@ -478,7 +472,7 @@ def detect_roles(df):
     ids = [c for c in df.columns if roles[c] == "id"]
     if n_rows > 100_000:
         release_memory()  # the checks' column-sized temporaries go back to the system
-    return Roles(roles=roles, label=label, positive=_json_value(positive), id_columns=ids,
+    return Roles(roles=roles, label=label, positive=to_jsonable(positive), id_columns=ids,
                  fallback=fallback)
 
 
@@ -489,11 +483,11 @@ def coerce_positive(series, value):
     values = _distinct(series)
     for v in values:
         if v == value and type(v) is type(value):
-            return _json_value(v)
+            return to_jsonable(v)
     wanted = _token(value)
     for v in values:
         if _token(v) == wanted:
-            return _json_value(v)
+            return to_jsonable(v)
     raise ChurnCoreError(
         "roles.positive_not_found",
         f"The value {value!r} does not occur in column {series.name!r}.",

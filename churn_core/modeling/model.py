@@ -36,6 +36,7 @@ import pandas as pd
 
 from churn_core.modeling import metrics as M
 from churn_core.errors import ChurnCoreError
+from churn_core.jsonutil import to_jsonable
 from churn_core.modeling.prep import PrepConfig, Preprocessor, compute_gate, label_to_binary
 
 __all__ = ["ChurnModel", "FORMAT_VERSION"]
@@ -494,11 +495,11 @@ class ChurnModel:
         self.booster_.save_model(str(d / "booster.ubj"))
         state = {
             "format_version": FORMAT_VERSION,
-            "settings": _json_safe(self._settings()),
-            "gate": _json_safe(self.gate_.to_dict()),
+            "settings": to_jsonable(self._settings()),
+            "gate": to_jsonable(self.gate_.to_dict()),
             "prep": self.prep_.to_dict(),
             "calibrator": self.calibrator_,
-            "metrics": _json_safe(self.metrics_),
+            "metrics": to_jsonable(self.metrics_),
             "n_trees": int(self.n_trees_),
             "trained_at": self.trained_at_,
         }
@@ -550,15 +551,3 @@ class ChurnModel:
             with np.load(ev_path, allow_pickle=False) as ev:
                 self.test_y_, self.test_proba_ = ev["y"], ev["p"]
         return self
-
-
-def _json_safe(obj):
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj

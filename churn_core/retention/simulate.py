@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import ChurnCoreError
+from churn_core.jsonutil import to_jsonable
 from churn_core.retention.offers import OfferCatalogue, apply_levers, compute_eligibility, detect_lever_columns
 
 OBJECTIVES = ("net_value", "saved_value")
@@ -938,14 +939,14 @@ class SimulationResult:
         """JSON-ready figures (the CLI's plan.json and the saved scenarios)."""
         s = self.summary
         out = {"budget": self.settings.budget}
-        out.update({k: _json(v) for k, v in s.items()})
+        out.update({k: to_jsonable(v) for k, v in s.items()})
         out["baseline_risk_saved"] = self.baselines["risk"]["expected_saved"]
         out["baseline_random_saved"] = self.baselines["random"]["expected_saved"]
         out["baseline_risk_value"] = self.baselines["risk"]["retained_value"]
         out["baseline_random_value"] = self.baselines["random"]["retained_value"]
-        out["baselines"] = {name: {k: _json(v) for k, v in b.items()} for name, b in self.baselines.items()}
-        out["by_offer"] = [{k: _json(v) for k, v in row.items()} for row in self.by_offer.to_dict("records")]
-        out["tornado"] = [{k: _json(v) for k, v in row.items()} for row in self.tornado.to_dict("records")]
+        out["baselines"] = {name: {k: to_jsonable(v) for k, v in b.items()} for name, b in self.baselines.items()}
+        out["by_offer"] = [{k: to_jsonable(v) for k, v in row.items()} for row in self.by_offer.to_dict("records")]
+        out["tornado"] = [{k: to_jsonable(v) for k, v in row.items()} for row in self.tornado.to_dict("records")]
         out["settings"] = {
             "take_up_multiplier": self.settings.take_up_multiplier,
             "effect_multiplier": self.settings.effect_multiplier,
@@ -957,14 +958,6 @@ class SimulationResult:
         out["effect_sources"] = dict(zip(self.codes, self.inputs.effects.sources))
         return out
 
-
-def _json(v):
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating, float)):
-        v = float(v)
-        return v if np.isfinite(v) else None
-    return v
 
 
 def compute_simulation(inputs, catalogue, settings, target_mask=None, baselines=True):
