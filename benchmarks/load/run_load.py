@@ -122,13 +122,17 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.period = pid, period
         self.samples, self.phase, self.stop = [], "start", threading.Event()
+        self.load_avg = []  # (t, 1-minute load average, phase) every 5 s
         self.t0 = time.monotonic()
 
     def run(self):
         while not self.stop.is_set():
             value = rss_mb(self.pid)
+            now = round(time.monotonic() - self.t0, 2)
             if value is not None:
-                self.samples.append((round(time.monotonic() - self.t0, 2), round(value, 1), self.phase))
+                self.samples.append((now, round(value, 1), self.phase))
+            if not self.load_avg or now - self.load_avg[-1][0] >= 5:
+                self.load_avg.append((now, os.getloadavg()[0], self.phase))
             self.stop.wait(self.period)
 
     def recent(self, seconds):
@@ -349,39 +353,44 @@ async def journey(browser, url, csv_path, rows, reruns, index, timeout_ms, recor
         await context.close()
 
 
-async def run_browser(args, url, csv_path, sampler, tmp, result):
-    from playwright.async_api import async_playwright
+async def run_phases(args, one, sampler, tmp, result):
+    """Warm-up, warm baseline, load, then the wait for the session timeout; the same for every
+    driver. ``one(index, reruns, record, delay)`` runs one session's journey and fills ``record``."""
+    # warm-up: imports and first-use caches, then wait for the session to expire
+    sampler.phase = "warmup"
+    warm = {}
+    await one(0, 2, warm, 0.0)
+    result["warmup"] = warm
+    sampler.phase = "warmup_idle"
+    result["warm_folders_open"] = len(session_folders(tmp))
+    await asyncio.sleep(args.ttl + args.settle)
+    result["warm_baseline_mb"] = sampler.recent(5)
+    result["warm_breakdown_mb"] = rss_breakdown(sampler.pid)
+    result["warm_folders_left"] = len(session_folders(tmp))
 
-    timeout_ms = int(args.step_timeout * 1000)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            # warm-up: imports and first-use caches, then wait for the session to expire
-            sampler.phase = "warmup"
-            warm = {}
-            await journey(browser, url, csv_path, args.rows, 2, 0, timeout_ms, warm)
-            result["warmup"] = warm
-            sampler.phase = "warmup_idle"
-            result["warm_folders_open"] = len(session_folders(tmp))
-            await asyncio.sleep(args.ttl + args.settle)
-            result["warm_baseline_mb"] = sampler.recent(5)
-            result["warm_breakdown_mb"] = rss_breakdown(sampler.pid)
-            result["warm_folders_left"] = len(session_folders(tmp))
+    sampler.phase = "load"
+    records = [{} for _ in range(args.sessions)]
+    started = time.monotonic()
+    cpu0 = os.times()
 
-            sampler.phase = "load"
-            records = [{} for _ in range(args.sessions)]
-            started = time.monotonic()
-            await asyncio.gather(*(journey(browser, url, csv_path, args.rows, args.reruns, i + 1, timeout_ms, rec,
-                                           delay=i * args.stagger)
-                                   for i, rec in enumerate(records)))
-            result["load_wall_s"] = round(time.monotonic() - started, 1)
-            result["sessions"] = records
-            result["peak_load_mb"] = sampler.peak("load")
-            result["end_of_load_breakdown_mb"] = rss_breakdown(sampler.pid)
-            result["folders_at_end_of_load"] = len(session_folders(tmp))
-        finally:
-            await browser.close()
-    # after: every context is closed; wait for the session TTL, then until RSS is flat
+    async def timed(i, rec):
+        await one(i + 1, args.reruns, rec, i * args.stagger)
+        rec["ended_s"] = round(time.monotonic() - started, 2)
+
+    await asyncio.gather(*(timed(i, rec) for i, rec in enumerate(records)))
+    cpu1 = os.times()
+    result["load_wall_s"] = round(time.monotonic() - started, 1)
+    result["driver_cpu_s"] = round((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system), 1)
+    for i, rec in enumerate(records):
+        rec["started_s"] = round(i * args.stagger, 2)
+    result["sessions"] = records
+    result["peak_load_mb"] = sampler.peak("load")
+    result["end_of_load_breakdown_mb"] = rss_breakdown(sampler.pid)
+    result["folders_at_end_of_load"] = len(session_folders(tmp))
+
+
+async def wait_after(args, sampler, tmp, result):
+    """Every session is closed: wait for the session TTL, then until RSS is flat."""
     sampler.phase = "after"
     await asyncio.sleep(args.ttl + args.settle)
     result["after_ttl_mb"] = sampler.recent(5)
@@ -389,6 +398,52 @@ async def run_browser(args, url, csv_path, sampler, tmp, result):
     await asyncio.sleep(args.settle)
     result["after_ttl_plus_mb"] = sampler.recent(5)
     result["after_breakdown_mb"] = rss_breakdown(sampler.pid)
+
+
+async def run_browser(args, url, csv_path, sampler, tmp, result):
+    from playwright.async_api import async_playwright
+
+    timeout_ms = int(args.step_timeout * 1000)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            async def one(index, reruns, record, delay):
+                await journey(browser, url, csv_path, args.rows, reruns, index, timeout_ms, record, delay=delay)
+
+            await run_phases(args, one, sampler, tmp, result)
+        finally:
+            await browser.close()
+    await wait_after(args, sampler, tmp, result)
+
+
+async def run_ws(args, url, csv_path, sampler, tmp, result):
+    """The same phases with the browser-less protocol driver (``ws_driver.py``): one asyncio task
+    per session, each its own websocket, in this process."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import ws_driver
+
+    data = csv_path.read_bytes()
+
+    async def one(index, reruns, record, delay):
+        await ws_driver.journey(url, data, csv_path.name, args.rows, reruns, index, args.step_timeout, record,
+                                delay=delay)
+
+    await run_phases(args, one, sampler, tmp, result)
+    await wait_after(args, sampler, tmp, result)
+
+
+def max_overlap(sessions):
+    """The largest number of sessions in progress at the same moment (from their start and end
+    offsets in seconds)."""
+    events = []
+    for s in sessions:
+        if "started_s" in s and "ended_s" in s:
+            events += [(s["started_s"], 1), (s["ended_s"], -1)]
+    best = current = 0
+    for _, step in sorted(events, key=lambda e: (e[0], e[1])):
+        current += step
+        best = max(best, current)
+    return best
 
 
 def percentile(values, q):
@@ -414,6 +469,7 @@ def summarise(result):
         "failures": len(failures),
         "failure_messages": failures,
         "navigation_retries": sum(s.get("retries", 0) for s in sessions),
+        "max_concurrent_sessions": max_overlap(sessions),
         "reruns": len(reruns),
         "rerun_p50_s": percentile(reruns, 50),
         "rerun_p95_s": percentile(reruns, 95),
@@ -429,12 +485,22 @@ def summarise(result):
         "breakdown_mb": {"warm": result.get("warm_breakdown_mb"), "end_of_load": result.get("end_of_load_breakdown_mb"),
                          "after": result.get("after_breakdown_mb")},
         "load_wall_s": result.get("load_wall_s"),
+        "driver": result.get("settings", {}).get("driver"),
+        "driver_cpu_s": result.get("driver_cpu_s"),
+        "load_avg": {"start": result.get("machine", {}).get("load_avg_start"),
+                     "max_during_load": max((v for _, v, p in result.get("load_avg_samples", []) if p == "load"),
+                                            default=None),
+                     "end": result.get("machine", {}).get("load_avg_end")},
+        "tracebacks": result.get("server_log_tracebacks"),
     }
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=20, help="concurrent browser sessions (1-40)")
+    parser.add_argument("--driver", choices=["browser", "ws"], default="browser",
+                        help="browser: one headless Chromium context per session (Playwright); "
+                             "ws: Streamlit's websocket protocol spoken from Python (ws_driver.py), no browser")
+    parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions (1-40)")
     parser.add_argument("--rows", type=int, default=2000, help="rows of sample_data/customers.csv to upload")
     parser.add_argument("--reruns", type=int, default=6, help="cached page reruns per session")
     parser.add_argument("--stagger", type=float, default=1.0,
@@ -449,7 +515,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not 1 <= args.sessions <= 40:
         parser.error("--sessions must be between 1 and 40")
-    if not Path(CHROMIUM).exists():
+    if args.driver == "browser" and not Path(CHROMIUM).exists():
         parser.error(f"Debian chromium is needed at {CHROMIUM}")
     env_extra = dict(item.split("=", 1) for item in args.env)
 
@@ -472,7 +538,8 @@ def main(argv=None):
     try:
         time.sleep(5)
         result["cold_baseline_mb"] = sampler.recent(4)
-        asyncio.run(asyncio.wait_for(run_browser(args, url, csv_path, sampler, tmp, result),
+        runner = run_browser if args.driver == "browser" else run_ws
+        asyncio.run(asyncio.wait_for(runner(args, url, csv_path, sampler, tmp, result),
                                      timeout=args.max_minutes * 60))
     except asyncio.TimeoutError:
         result["aborted"] = f"stopped after --max-minutes {args.max_minutes:g}"
@@ -484,6 +551,7 @@ def main(argv=None):
     result["server_log_tail"] = log[-1500:] if "Traceback" in log else ""
     result["machine"]["load_avg_end"] = os.getloadavg()
     result["rss_samples"] = sampler.samples[::4]
+    result["load_avg_samples"] = sampler.load_avg
     result["summary"] = summarise(result)
     text = json.dumps(result, indent=1, ensure_ascii=False)
     if args.out:
