@@ -158,7 +158,7 @@ def main(argv=None):
         print(json.dumps({"rows": n, "ours": ours}), flush=True)
         data, meta = work / f"peers_{n}.parquet", work / f"peers_{n}.json"
         peer_table(model, df).to_parquet(data)
-        meta.write_text(json.dumps({"max_depth": int(model.max_depth), "learning_rate": float(model.learning_rate),
+        meta.write_text(json.dumps({"max_depth": int(model.max_depth), "learning_rate": float(model.learning_rate_),
                                     "n_trees": int(model.n_trees_)}))
         size = {"rows": n, "features": len(model.feature_names_), "ours": ours, "peers": []}
         results["sizes"].append(size)

@@ -84,7 +84,7 @@ def main(argv=None):
             models[name] = ChurnModel(cv_folds=0, **params).fit(train)
         m = models[name]
         figures[name] = {
-            "params": {"max_depth": m.max_depth, "learning_rate": m.learning_rate,
+            "params": {"max_depth": m.max_depth, "learning_rate": m.learning_rate_,
                        "n_estimators_cap": m.n_estimators},
             "trees": int(m.booster_.num_boosted_rounds()),
             "test_auc": round(float(m.metrics_["roc_auc"]), 4),

@@ -235,11 +235,20 @@ def _is_text(s):
     return s.dtype == object or pd.api.types.is_string_dtype(s.dtype) or isinstance(s.dtype, pd.CategoricalDtype)
 
 
+# What ``pd.to_numeric`` can read once commas are removed: ASCII digits with signs, points, exponents
+# and spaces, or the words inf / infinity / nan. A superset test, so a column with fewer candidates
+# than the share cannot be numeric, found in one vectorised pass over the whole column (the parse
+# itself took 0.55 s per text column on 1M rows, for the seven text columns of every table).
+_NUMERIC_CANDIDATE = r"(?i)[-+]?(?:inf|infinity|nan)|[0-9.,+\-e\s]*[0-9][0-9.,+\-e\s]*"
+
+
 def _to_numeric_if_mostly(s, share=0.95):
     """Text like ``TotalCharges`` (numbers with a few blanks) as float, else None."""
     txt = s.astype("string").str.strip()
     nonblank = txt[txt.fillna("").ne("")]
     if len(nonblank) == 0:
+        return None
+    if share > 0 and nonblank.str.fullmatch(_NUMERIC_CANDIDATE).mean() < share:
         return None
     num = pd.to_numeric(nonblank.str.replace(",", "", regex=False), errors="coerce")
     if num.notna().mean() >= share:
