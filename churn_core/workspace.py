@@ -466,8 +466,15 @@ class Workspace:
     def proba(self, which="book"):
         """Calibrated churn probabilities of a table (index aligned with it)."""
         model = self._require_model()
-        return self.cached(f"proba:{which}", lambda: pd.Series(model.predict_proba(self._frame(which)),
-                                                               index=self._frame(which).index), which)
+
+        def compute():
+            frame = self._frame(which)
+            expl = self._explanation_if_cheap(which)
+            if expl is not None and expl.index.equals(frame.index):
+                return pd.Series(expl.proba, index=frame.index)  # the same numbers, already there
+            return pd.Series(model.predict_proba(frame), index=frame.index)
+
+        return self.cached(f"proba:{which}", compute, which)
 
     def base_risk(self):
         """The model's base risk (probability at the SHAP base value)."""
@@ -495,6 +502,16 @@ class Workspace:
             return compute_explanation(model, frame)
 
         return self.cached(f"explanation:{which}", compute, which)
+
+    def _explanation_if_cheap(self, which):
+        """The explanation of a table when it is cached or can be cut from the history's, else None."""
+        own = self._peek(f"explanation:{which}", which)
+        if own is not None or which == "history":
+            return own
+        if self._peek("explanation:history", "history") is not None and (
+                which == "lost" or self.book().table == "history"):
+            return self.explanation(which)
+        return None
 
     def _peek(self, name, *parts):
         """A cached result if it is there (never computes)."""

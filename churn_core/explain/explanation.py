@@ -1,8 +1,9 @@
 """The explanation contract (:class:`Explanation`) and :func:`compute_explanation`.
 
 Contributions are TreeSHAP values in log-odds (the model's margin) and satisfy
-``base_value + contributions.sum(axis=1) == margin`` for every customer
-(:mod:`churn_core.explain.treeshap` computes them). Model columns that belong to one business
+``base_value + contributions.sum(axis=1) == margin`` for every customer up to float32 rounding
+(:mod:`churn_core.explain.treeshap` computes them; the margin is the model's own prediction, so an
+explanation's risks are the model's probabilities to the last digit). Model columns that belong to one business
 feature (``model.feature_map_``) are summed back to that feature, which is shown under its original
 name (``model.display_names_``, Chinese or English).
 """
@@ -43,7 +44,8 @@ class Explanation:
     base_value : float
         Expected margin (log-odds) of the model: the starting point of every waterfall.
     margin : numpy.ndarray
-        Model margin of each row; equals ``base_value + contributions.sum(axis=1)``.
+        Model margin of each row (the booster's own prediction); equals
+        ``base_value + contributions.sum(axis=1)`` up to float32 rounding.
     proba : numpy.ndarray
         Risk of each row from the margin (see module notes).
     """
@@ -298,6 +300,32 @@ def _sum_back(raw, groups):
     return out
 
 
+def _margin(model, X, raw):
+    """The model's own margin of each row when it can give it (then the explanation's risks are
+    exactly the model's probabilities), else the TreeSHAP sum (equal up to float32 rounding)."""
+    fn = getattr(model, "margin_of_matrix", None)
+    if callable(fn):
+        return np.asarray(fn(X), dtype=np.float64)
+    return raw.sum(axis=1, dtype=np.float64)
+
+
+def _matrix_columns(model, df, columns, names):
+    """Columns of the model's matrix (named ``names``) that :func:`_values_frame` reads (those not in ``df``)."""
+    safe_of = {}
+    for safe, col in (getattr(model, "feature_map_", None) or {}).items():
+        safe_of.setdefault(col, safe)
+    names = list(names)
+    out = []
+    for col in columns:
+        if col in df.columns:
+            continue
+        for cand in (safe_of.get(col), col):
+            if cand in names and cand not in out:
+                out.append(cand)
+                break
+    return out
+
+
 def _values_frame(model, df, X, columns):
     data = {}
     safe_of = {}
@@ -391,7 +419,10 @@ def compute_explanation(model, df, *, sample=None, progress=None, chunk_size=250
     contrib = np.empty((n, len(columns)), dtype=np.float32)
     margin = np.empty(n, dtype=np.float64)
     base = None
-    X_all = []
+    # the shown values come from df, or from the model's matrix for derived columns: keep only those
+    # columns of each chunk's matrix rather than transforming the whole table a second time
+    needed = None
+    X_parts = []
     for start in range(0, n, chunk_size):
         part = df.iloc[start : start + chunk_size]
         X = model.transform(part)
@@ -399,13 +430,14 @@ def compute_explanation(model, df, *, sample=None, progress=None, chunk_size=250
         if base is None:
             base = float(raw[0, -1])
         contrib[start : start + len(part)] = _sum_back(raw[:, :-1], groups)
-        margin[start : start + len(part)] = raw.sum(axis=1, dtype=np.float64)
-        if n <= chunk_size:
-            X_all.append(X)
+        margin[start : start + len(part)] = _margin(model, X, raw)
+        if needed is None:
+            needed = _matrix_columns(model, df, columns, X.columns)
+        X_parts.append(X[needed])
         if progress is not None:
             progress(min(1.0, (start + len(part)) / n), "explain.contributions")
-    X = X_all[0] if X_all else model.transform(df.iloc[:1])
-    values = _values_frame(model, df, X if n <= chunk_size else model.transform(df), columns)
+    X = pd.concat(X_parts) if len(X_parts) > 1 else (X_parts[0] if X_parts else model.transform(df.iloc[:1]))
+    values = _values_frame(model, df, X, columns)
     prob_fn = margin_to_proba(model)
     return Explanation(
         customer_ids=_customer_ids(model, df),

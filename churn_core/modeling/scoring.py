@@ -59,7 +59,10 @@ def score_rows(model, df, lang="en", explanation=None, signal_columns=None, thre
     if signal_columns is None:
         signal_columns = signal_columns_from_meanings(meanings)
 
-    proba = model.predict_proba(df)
+    if explanation is not None and len(explanation.proba) == len(df) and explanation.index.equals(df.index):
+        proba = explanation.proba  # the model's own probabilities (the explanation keeps its margin)
+    else:
+        proba = model.predict_proba(df)
     if reasons is None:  # the workspace passes the ones it already has
         reasons = compute_top_reasons(model, df, k=3, lang=lang, explanation=explanation, with_details=True,
                                       meanings=meanings)

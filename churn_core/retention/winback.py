@@ -139,24 +139,37 @@ def compute_winback(lost_frame, value, reasons, meanings, catalogue=None, id_col
 
 
 def _main_causes(out, k):
-    mains = []
-    for row in out.to_dict("records"):
-        totals, first = {}, {}
-        for j in range(1, k + 1):
-            cause = row.get(f"cause_{j}")
-            if not cause:
-                continue
-            pts = row.get(f"points_{j}")
-            pts = float(pts) if pts is not None and np.isfinite(pts) else 0.0
-            if pts < 0:  # a driver that lowered the risk does not explain a departure
-                continue
-            totals[cause] = totals.get(cause, 0.0) + pts
-            first.setdefault(cause, j)
-        if not totals:
-            mains.append(None)
-            continue
-        mains.append(max(totals, key=lambda c: (totals[c], -first[c])))
-    return mains
+    """Per row, the cause whose risk-raising drivers add the most points (ties: the earlier driver).
+
+    Drivers that lowered the risk are left out; a driver without points counts 0. Computed per
+    cause over whole columns (there are a handful of causes), in driver order so that the totals
+    are the same sums as a row-by-row loop.
+    """
+    n = len(out)
+    cause_cols = [out[f"cause_{j}"].to_numpy(dtype=object) for j in range(1, k + 1)]
+    pts_cols = [pd.to_numeric(out[f"points_{j}"], errors="coerce").to_numpy(dtype=float) for j in range(1, k + 1)]
+    names = []
+    for col in cause_cols:
+        for c in pd.unique(col):
+            if isinstance(c, str) and c and c not in names:
+                names.append(c)
+    if not names or n == 0:
+        return [None] * n
+    totals = np.zeros((n, len(names)))
+    first = np.full((n, len(names)), np.inf)
+    for j, (col, pts) in enumerate(zip(cause_cols, pts_cols), start=1):
+        counts = ~(pts < 0)  # a driver that lowered the risk does not explain a departure
+        add = np.where(np.isfinite(pts), pts, 0.0)
+        for i, c in enumerate(names):
+            hit = (col == c) & counts
+            totals[hit, i] += add[hit]
+            first[hit, i] = np.minimum(first[hit, i], j)
+    present = np.isfinite(first)
+    best = np.where(present, totals, -np.inf).max(axis=1)
+    tied = present & (totals == best[:, None])
+    pick = np.where(tied, first, np.inf).argmin(axis=1)
+    labels = np.asarray(names, dtype=object)[pick]
+    return np.where(present.any(axis=1), labels, None).tolist()
 
 
 def _share(frame):
