@@ -34,12 +34,12 @@ def compute_global_importance(model, df=None, *, explanation=None, sample=None, 
 
     if explanation is None:
         explanation = compute_explanation(model, df, sample=sample)
-    c = explanation.contributions.astype(np.float64)
+    c = explanation.contributions  # float32; the means accumulate in float64 without a copy
     out = pd.DataFrame(
         {
             "feature": list(explanation.features),
-            "mean_abs_shap": np.abs(c).mean(axis=0),
-            "mean_shap": c.mean(axis=0),
+            "mean_abs_shap": np.abs(c).mean(axis=0, dtype=np.float64),
+            "mean_shap": c.mean(axis=0, dtype=np.float64),
             "column": list(explanation.columns),
             "actionable": [is_actionable(col) for col in explanation.columns],
         }

@@ -239,7 +239,20 @@ def _is_text(s):
 # and spaces, or the words inf / infinity / nan. A superset test, so a column with fewer candidates
 # than the share cannot be numeric, found in one vectorised pass over the whole column (the parse
 # itself took 0.55 s per text column on 1M rows, for the seven text columns of every table).
-_NUMERIC_CANDIDATE = r"(?i)[-+]?(?:inf|infinity|nan)|[0-9.,+\-e\s]*[0-9][0-9.,+\-e\s]*"
+# (no inline flags: pandas then hands the match to pyarrow's RE2 instead of Python's re, 10x faster)
+_NUMERIC_CANDIDATE = (r"[-+]?(?:[iI][nN][fF](?:[iI][nN][iI][tT][yY])?|[nN][aA][nN])"
+                      r"|[0-9.,+\-eE\s]*[0-9][0-9.,+\-eE\s]*")
+
+
+def _candidate_share(text):
+    """Share of the strings of ``text`` that match :data:`_NUMERIC_CANDIDATE` (pyarrow's RE2:
+    0.03 s per million values, where pandas falls back to Python's ``re`` for ``\\s``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(text.array, type=pa.string()) if len(text) else pa.array([], type=pa.string())
+    hits = pc.match_substring_regex(arr, f"^(?:{_NUMERIC_CANDIDATE})$")
+    return float(pc.sum(hits).as_py() or 0) / max(len(text), 1)
 
 
 def _to_numeric_if_mostly(s, share=0.95):
@@ -248,7 +261,7 @@ def _to_numeric_if_mostly(s, share=0.95):
     nonblank = txt[txt.fillna("").ne("")]
     if len(nonblank) == 0:
         return None
-    if share > 0 and nonblank.str.fullmatch(_NUMERIC_CANDIDATE).mean() < share:
+    if share > 0 and _candidate_share(nonblank) < share:
         return None
     num = pd.to_numeric(nonblank.str.replace(",", "", regex=False), errors="coerce")
     if num.notna().mean() >= share:

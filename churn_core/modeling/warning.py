@@ -287,9 +287,13 @@ def compute_signals(df, thresholds=None, columns=None):
             out[sig] = (pd.to_numeric(df[c], errors="coerce") >= th.contacts_min).fillna(False).astype(bool)
     fired = [sig for sig in SIGNALS if sig in out.columns]
     if fired:
-        flags = out[fired].to_numpy()
-        names = np.array(fired, dtype=object)
-        out["signals"] = [";".join(names[row]) for row in flags]
+        # one joined string per distinct combination of signals (a few dozen), not per customer
+        flags = out[fired].to_numpy(dtype=bool)
+        code = flags.astype(np.int64) @ (np.int64(1) << np.arange(len(fired), dtype=np.int64))
+        combos, inverse = np.unique(code, return_inverse=True)
+        words = np.array([";".join(s for i, s in enumerate(fired) if (int(k) >> i) & 1) for k in combos],
+                         dtype=object)
+        out["signals"] = words[inverse.ravel()]
     else:
         out["signals"] = ""
     return out

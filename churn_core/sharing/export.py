@@ -47,6 +47,14 @@ def to_safe_frame(df):
         if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype) \
                 or pd.api.types.is_datetime64_any_dtype(s.dtype):
             continue
+        if isinstance(s.dtype, pd.StringDtype):
+            # a text column (every value a string or missing): one vectorised test, the column kept
+            hit = s.str.startswith(_TRIGGERS).fillna(False).to_numpy(dtype=bool)
+            if hit.any():
+                s = s.copy()
+                s[hit] = "'" + s[hit]
+                out[col] = s
+            continue
         obj = s.astype(object)
         is_text = obj.map(type).isin([str, np.str_]).to_numpy()  # one pass per column
         if not is_text.any():
