@@ -354,8 +354,10 @@ async def journey(browser, url, csv_path, rows, reruns, index, timeout_ms, recor
 
 
 async def run_phases(args, one, sampler, tmp, result):
-    """Warm-up, warm baseline, load, then the wait for the session timeout; the same for every
-    driver. ``one(index, reruns, record, delay)`` runs one session's journey and fills ``record``."""
+    """Warm-up, warm baseline, then ``--bursts`` times: load, and the wait for the session timeout;
+    the same for every driver. ``one(index, reruns, record, delay)`` runs one session's journey and
+    fills ``record``. The summary's memory figures are those after the last burst; a second burst
+    tells a leak (RSS after the TTL grows again by as much) from a high-water mark (it does not)."""
     # warm-up: imports and first-use caches, then wait for the session to expire
     sampler.phase = "warmup"
     warm = {}
@@ -368,25 +370,62 @@ async def run_phases(args, one, sampler, tmp, result):
     result["warm_breakdown_mb"] = rss_breakdown(sampler.pid)
     result["warm_folders_left"] = len(session_folders(tmp))
 
-    sampler.phase = "load"
-    records = [{} for _ in range(args.sessions)]
-    started = time.monotonic()
-    cpu0 = os.times()
+    result["sessions"], result["bursts"] = [], []
+    for burst in range(args.bursts):
+        sampler.phase = "load"
+        records = [{} for _ in range(args.sessions)]
+        spy = start_profile(args, sampler.pid) if burst == 0 else None
+        started = time.monotonic()
+        cpu0 = os.times()
 
-    async def timed(i, rec):
-        await one(i + 1, args.reruns, rec, i * args.stagger)
-        rec["ended_s"] = round(time.monotonic() - started, 2)
+        async def timed(i, rec):
+            await one(burst * args.sessions + i + 1, args.reruns, rec, i * args.stagger)
+            rec["ended_s"] = round(time.monotonic() - started, 2)
 
-    await asyncio.gather(*(timed(i, rec) for i, rec in enumerate(records)))
-    cpu1 = os.times()
-    result["load_wall_s"] = round(time.monotonic() - started, 1)
-    result["driver_cpu_s"] = round((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system), 1)
-    for i, rec in enumerate(records):
-        rec["started_s"] = round(i * args.stagger, 2)
-    result["sessions"] = records
-    result["peak_load_mb"] = sampler.peak("load")
-    result["end_of_load_breakdown_mb"] = rss_breakdown(sampler.pid)
-    result["folders_at_end_of_load"] = len(session_folders(tmp))
+        await asyncio.gather(*(timed(i, rec) for i, rec in enumerate(records)))
+        cpu1 = os.times()
+        stop_profile(spy, result)
+        for i, rec in enumerate(records):
+            rec["started_s"] = round(i * args.stagger, 2)
+            rec["burst"] = burst + 1
+        result["sessions"] += records
+        info = {"load_wall_s": round(time.monotonic() - started, 1),
+                "driver_cpu_s": round((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system), 1),
+                "peak_load_mb": sampler.peak("load"),
+                "failures": sum(not r.get("ok") for r in records)}
+        result["end_of_load_breakdown_mb"] = rss_breakdown(sampler.pid)
+        result["folders_at_end_of_load"] = len(session_folders(tmp))
+        await wait_after(args, sampler, tmp, result)
+        info["after_ttl_mb"] = result["after_ttl_plus_mb"]
+        result["bursts"].append(info)
+    result["load_wall_s"] = result["bursts"][0]["load_wall_s"]
+    result["driver_cpu_s"] = result["bursts"][0]["driver_cpu_s"]
+    result["peak_load_mb"] = max(b["peak_load_mb"] or 0 for b in result["bursts"])
+
+
+def start_profile(args, pid):
+    """``--profile FILE``: py-spy samples the server for the load phase only (collapsed stacks,
+    ``--gil``: only the thread holding the GIL, i.e. where the Python time goes)."""
+    if not args.profile:
+        return None
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    command = [spy, "record", "--pid", str(pid), "--format", "raw", "--output", args.profile, "--rate", "50",
+               "--nonblocking"]
+    if args.profile_gil:
+        command.append("--gil")
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_profile(spy, result):
+    if spy is None:
+        return
+    spy.send_signal(signal.SIGINT)
+    try:
+        spy.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        spy.kill()
+        spy.wait(timeout=10)
+    result["profile_exit"] = spy.returncode
 
 
 async def wait_after(args, sampler, tmp, result):
@@ -413,7 +452,6 @@ async def run_browser(args, url, csv_path, sampler, tmp, result):
             await run_phases(args, one, sampler, tmp, result)
         finally:
             await browser.close()
-    await wait_after(args, sampler, tmp, result)
 
 
 async def run_ws(args, url, csv_path, sampler, tmp, result):
@@ -426,23 +464,24 @@ async def run_ws(args, url, csv_path, sampler, tmp, result):
 
     async def one(index, reruns, record, delay):
         await ws_driver.journey(url, data, csv_path.name, args.rows, reruns, index, args.step_timeout, record,
-                                delay=delay)
+                                delay=delay, think=args.think)
 
     await run_phases(args, one, sampler, tmp, result)
-    await wait_after(args, sampler, tmp, result)
 
 
 def max_overlap(sessions):
     """The largest number of sessions in progress at the same moment (from their start and end
-    offsets in seconds)."""
-    events = []
-    for s in sessions:
-        if "started_s" in s and "ended_s" in s:
-            events += [(s["started_s"], 1), (s["ended_s"], -1)]
-    best = current = 0
-    for _, step in sorted(events, key=lambda e: (e[0], e[1])):
-        current += step
-        best = max(best, current)
+    offsets in seconds, within their burst)."""
+    best = 0
+    for burst in {s.get("burst", 1) for s in sessions}:
+        events = []
+        for s in sessions:
+            if s.get("burst", 1) == burst and "started_s" in s and "ended_s" in s:
+                events += [(s["started_s"], 1), (s["ended_s"], -1)]
+        current = 0
+        for _, step in sorted(events, key=lambda e: (e[0], e[1])):
+            current += step
+            best = max(best, current)
     return best
 
 
@@ -485,6 +524,7 @@ def summarise(result):
         "breakdown_mb": {"warm": result.get("warm_breakdown_mb"), "end_of_load": result.get("end_of_load_breakdown_mb"),
                          "after": result.get("after_breakdown_mb")},
         "load_wall_s": result.get("load_wall_s"),
+        "bursts": result.get("bursts"),
         "driver": result.get("settings", {}).get("driver"),
         "driver_cpu_s": result.get("driver_cpu_s"),
         "load_avg": {"start": result.get("machine", {}).get("load_avg_start"),
@@ -505,6 +545,11 @@ def main(argv=None):
     parser.add_argument("--reruns", type=int, default=6, help="cached page reruns per session")
     parser.add_argument("--stagger", type=float, default=1.0,
                         help="seconds between session starts (all sessions then overlap)")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="ws driver: mean seconds a session waits before each action (0.5x-1.5x, seeded); "
+                             "0 = every session acts again the moment its run finished")
+    parser.add_argument("--bursts", type=int, default=1,
+                        help="load phases one after the other, each followed by the TTL wait (1-3)")
     parser.add_argument("--ttl", type=int, default=30, help="server.disconnectedSessionTTL in seconds")
     parser.add_argument("--settle", type=int, default=20, help="extra seconds after the TTL before measuring")
     parser.add_argument("--step-timeout", type=float, default=240.0, help="seconds per step before a session fails")
@@ -512,7 +557,12 @@ def main(argv=None):
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the server, e.g. MALLOC_ARENA_MAX=2")
     parser.add_argument("--out", help="write the JSON result here too")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="py-spy the server during the load phase into FILE (collapsed stacks)")
+    parser.add_argument("--profile-gil", action="store_true", help="with --profile: only GIL-holding samples")
     args = parser.parse_args(argv)
+    if not 1 <= args.bursts <= 3:
+        parser.error("--bursts must be between 1 and 3")
     if not 1 <= args.sessions <= 40:
         parser.error("--sessions must be between 1 and 40")
     if args.driver == "browser" and not Path(CHROMIUM).exists():

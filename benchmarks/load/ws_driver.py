@@ -372,14 +372,30 @@ def _state(widget_id):
 
 
 # ---------------------------------------------------------------------------------- the journey
-async def journey(url, csv_bytes, csv_name, rows, reruns, index, timeout_s, record, delay=0.0):
+async def journey(url, csv_bytes, csv_name, rows, reruns, index, timeout_s, record, delay=0.0, think=0.0):
     """One analyst, as ``run_load.journey`` does it in a browser: open the app, Data page, upload,
     confirm the label, Segments page, add a condition, save a segment, Model page, train, then
     ``reruns`` page switches Segments <-> Model on cached results. Fills ``record`` (same keys as the
-    browser journey: ok, error, steps, reruns) and never raises."""
+    browser journey: ok, error, steps, reruns) and never raises.
+
+    ``think``: mean seconds the analyst looks at the page before each action after the first
+    (uniform between 0.5x and 1.5x, seeded by ``index`` so runs repeat); 0 = no pause at all (every
+    session clicks again the moment its previous run has finished). Pauses are not in the step or
+    rerun times."""
+    import random
+
     await asyncio.sleep(delay)
     session = StreamlitSession(url, timeout=timeout_s)
     steps = record.setdefault("steps", {})
+    rng = random.Random(index)
+    paused = [0.0]
+
+    async def pause():
+        if think > 0:
+            seconds = think * rng.uniform(0.5, 1.5)
+            paused[0] += seconds
+            await asyncio.sleep(seconds)
+
     try:
         t = time.monotonic()
         await session.connect()
@@ -388,32 +404,38 @@ async def journey(url, csv_bytes, csv_name, rows, reruns, index, timeout_s, reco
             raise ProtocolError(f"no Data page in the navigation: {sorted(session.pages)}")
         steps["open"] = time.monotonic() - t
 
-        t = time.monotonic()
-        await session.goto("Data")
-        await session.upload("customer file", csv_name, csv_bytes)
+        steps["upload"] = 0.0
+        await pause()
+        steps["upload"] += await session.goto("Data")
+        await pause()
+        steps["upload"] += await session.upload("customer file", csv_name, csv_bytes)
         session.expect(f"{rows:,}", "upload")
         if session.page.widget("button", "Confirm this label"):  # training needs a confirmed label
-            await session.click("Confirm this label")
-        steps["upload"] = time.monotonic() - t
+            await pause()
+            steps["upload"] += await session.click("Confirm this label")
 
-        t = time.monotonic()
-        await session.goto("Segments")
-        await session.click("Add condition")
+        steps["segment"] = 0.0
+        await pause()
+        steps["segment"] += await session.goto("Segments")
+        await pause()
+        steps["segment"] += await session.click("Add condition")
         name = f"load{index}"
         session.type_text("Segment name", name)
-        await session.click("Save segment")
+        await pause()
+        steps["segment"] += await session.click("Save segment")
         session.expect(f"Saved “{name}”", "save segment")
-        steps["segment"] = time.monotonic() - t
 
-        t = time.monotonic()
-        await session.goto("Churn model")
-        await session.click("Train the model")
+        steps["train"] = 0.0
+        await pause()
+        steps["train"] += await session.goto("Churn model")
+        await pause()
+        steps["train"] += await session.click("Train the model")
         session.expect("Model trained in", "train")
-        steps["train"] = time.monotonic() - t
 
         record["reruns"] = []
         for i in range(reruns):
             title, marker = ("Segments", "Segment") if i % 2 == 0 else ("Churn model", "Grade ")
+            await pause()
             seconds = await session.goto(title)
             session.expect(marker, f"rerun {i}")
             record["reruns"].append(round(seconds, 3))
@@ -425,6 +447,7 @@ async def journey(url, csv_bytes, csv_name, rows, reruns, index, timeout_s, reco
     finally:
         steps.update({k: round(v, 2) for k, v in steps.items()})
         record["runs"] = session.runs
+        record["think_s"] = round(paused[0], 1)
         record["mb_received"] = round(session.bytes_in / 2**20, 2)
         if session.exceptions:
             record["exceptions"] = session.exceptions[:3]
