@@ -52,6 +52,10 @@ FORMAT_VERSION = 1
 # BENCHMARKS.md "Scale"); the figures with and without the cap are compared there.
 BASELINE_MAX_ROWS = 200_000
 BACKTEST_MAX_ROWS = 200_000
+# Early stopping evaluates the validation rows after every tree: past this many (a stratified
+# sample) the stopping point is as well placed and the evaluation stops costing 2.7 s of `train` on
+# 1M customers. Calibration still uses every validation row.
+EARLY_STOPPING_MAX_ROWS = 50_000
 # From this many non-test rows ``learning_rate="auto"`` takes the larger step: big tables reach the
 # same test AUC in half the trees, and every tree costs TreeSHAP time for every customer.
 LARGE_TABLE_ROWS = 200_000
@@ -204,6 +208,9 @@ class ChurnModel:
                     return False
             callbacks.append(_Progress())
         dtrain = self._train_matrix(Xa, ya)
+        if len(yb) > EARLY_STOPPING_MAX_ROWS:
+            keep = self._split(yb, None, EARLY_STOPPING_MAX_ROWS / len(yb), int(self.random_state) + 2)[1]
+            Xb, yb = Xb.iloc[keep], yb[keep]
         dvalid = self._train_matrix(Xb, yb, ref=dtrain)
         bst = xgb.train(params, dtrain, num_boost_round=n_max, evals=[(dvalid, "valid")],
                         early_stopping_rounds=int(self.early_stopping_rounds), verbose_eval=False,
