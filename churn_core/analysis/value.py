@@ -228,6 +228,28 @@ def compute_value(store, cols, assumptions=None, grouping=None, proba=None, segm
             store.drop(PROBA_TABLE)
 
 
+def tenure_months_per_unit(store, column, table):
+    """12.0 when the tenure column counts months, 1.0 when it counts years.
+
+    The name decides when it says so (``month``/``月`` or ``year``/``年``). Otherwise the values do:
+    a plain ``tenure`` whose median is over 15 and maximum over 40 is months (Telco's 0-72, median
+    29), since a bank's customers are rarely 15 years on the books on average; Churn_Modelling's
+    ``Tenure`` (0-10) stays years.
+    """
+    low = str(column).lower()
+    if "month" in low or "月" in low:
+        return 12.0
+    if "year" in low or "年" in low:
+        return 1.0
+    q = quote_ident(column)
+    row = store.query(f"SELECT MEDIAN(TRY_CAST({q} AS DOUBLE)) AS med, MAX(TRY_CAST({q} AS DOUBLE)) AS mx "
+                      f"FROM {quote_ident(table)}").iloc[0]
+    med, mx = row["med"], row["mx"]
+    if pd.notna(med) and pd.notna(mx) and float(med) > 15 and float(mx) > 40:
+        return 12.0
+    return 1.0
+
+
 def _compute_value(store, cols, a, grouping, use_proba, segment, table):
     inner, params, keys = valued_sql(cols, a, grouping, use_proba, segment, table)
     key_sql = ", ".join(quote_ident(k) for k in keys)
@@ -243,8 +265,7 @@ def _compute_value(store, cols, a, grouping, use_proba, segment, table):
         "SUM(__p * __ltv) AS value_at_risk",
     ]
     if cols.tenure:
-        factor = 12.0 if "month" in cols.tenure.lower() or "月" in cols.tenure else 1.0
-        aggs.append(f"AVG(__tenure) / {factor} AS avg_tenure_years")
+        aggs.append(f"AVG(__tenure) / {tenure_months_per_unit(store, cols.tenure, table)} AS avg_tenure_years")
     if cols.active:
         aggs.append("AVG(__active) AS share_active")
     if cols.balance_trend:

@@ -188,3 +188,37 @@ def test_yes_no_text_flags_count_as_products_and_activity(tmp_path):
         assert out["share_active"] == 0.5
     finally:
         store.close()
+
+
+def test_churn_modelling_tenure_counts_years(cm):
+    store, df, cols = cm
+    assert cols.tenure == "Tenure"
+    assert V.tenure_months_per_unit(store, "Tenure", "customers") == 1.0
+    out = V.compute_value(store, cols, V.ValueAssumptions()).iloc[0]
+    assert out["avg_tenure_years"] == pytest.approx(df["Tenure"].mean(), rel=1e-12)
+
+
+def test_telco_tenure_counts_months(telco_path, tmp_path):
+    df = pd.read_csv(telco_path)
+    store = SessionStore(root_dir=tmp_path)
+    try:
+        store.load_frame("customers", df)
+        cols = S.detect_columns(df, SimpleNamespace(roles={}, label="Churn", positive="Yes",
+                                                     id_columns=["customerID"]))
+        assert cols.tenure == "tenure"
+        assert V.tenure_months_per_unit(store, "tenure", "customers") == 12.0
+        out = V.compute_value(store, cols, V.ValueAssumptions()).iloc[0]
+        assert out["avg_tenure_years"] == pytest.approx(df["tenure"].mean() / 12, rel=1e-12)
+        assert round(out["avg_tenure_years"], 2) == 2.70
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("name, unit", [("客户月数", 12.0), ("tenure_years", 1.0), ("开户年数", 1.0)])
+def test_tenure_unit_named_in_the_header_wins(name, unit, tmp_path):
+    store = SessionStore(root_dir=tmp_path)
+    try:
+        store.load_frame("customers", pd.DataFrame({name: [50.0, 60.0, 70.0]}))
+        assert V.tenure_months_per_unit(store, name, "customers") == unit
+    finally:
+        store.close()
