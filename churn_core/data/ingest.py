@@ -144,7 +144,9 @@ class LoadResult:
     source_name : str
         File name shown to the user.
     fingerprint : str
-        sha256 of the file's bytes (hex).
+        sha256 of the file's bytes (hex); when the file was read with an option (``encoding``,
+        ``delimiter``, ``sheet``, ``reject_bad_values``), sha256 of that hash and the options: the
+        same file read another way is another table, so nothing cached on the first one is reused.
     warnings : list of dict
         ``{"code", "params"}`` (plus ``"values"`` for listed cells); shown to the user.
     bad_values : pandas.DataFrame
@@ -206,6 +208,14 @@ class LoadResult:
 
 # --------------------------------------------------------------------------------------------
 # entry point
+
+
+def _table_fingerprint(byte_hash, **options):
+    """The bytes' hash alone for a default read, else a hash of it and the options given."""
+    given = {k: v for k, v in options.items() if v not in (None, False, "")}
+    if not given:
+        return byte_hash
+    return hashlib.sha256((byte_hash + json.dumps(given, sort_keys=True, default=str)).encode()).hexdigest()
 
 
 def load_file(source, filename=None, *, max_bytes=DEFAULT_MAX_BYTES, progress=None,
@@ -324,7 +334,8 @@ def load_file(source, filename=None, *, max_bytes=DEFAULT_MAX_BYTES, progress=No
         rows_rejected=len(rejects_df),
         rejects=rejects_df,
         source_name=name,
-        fingerprint=fingerprint,
+        fingerprint=_table_fingerprint(fingerprint, encoding=encoding, delimiter=delimiter, sheet=sheet,
+                                       reject_bad_values=bool(reject_bad_values)),
         format=fmt,
         decimal=decimal,
         sheet=info.get("sheet"),

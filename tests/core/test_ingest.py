@@ -271,6 +271,19 @@ def test_fingerprint_is_sha256_of_bytes_and_progress_is_reported():
     assert [f for f, _ in seen] == sorted(f for f, _ in seen)
 
 
+def test_the_same_bytes_read_another_way_are_another_table():
+    import hashlib
+
+    data = "name,balance\nJosé,100\n".encode("utf-8")
+    default = load_file(data, "u.csv")
+    forced = load_file(data, "u.csv", encoding="cp1252")
+    assert default.fingerprint == hashlib.sha256(data).hexdigest()
+    assert forced.fingerprint != default.fingerprint
+    assert load_file(data, "u.csv", encoding="cp1252").fingerprint == forced.fingerprint
+    assert load_file(data, "u.csv", reject_bad_values=True).fingerprint != default.fingerprint
+    assert default.df["name"].tolist() == ["José"] and forced.df["name"].tolist() == ["JosÃ©"]
+
+
 # ---- types -----------------------------------------------------------------------------------
 
 
