@@ -95,24 +95,17 @@ def main():
     import duckdb  # after the limits: its allocations count against them
     import pyarrow as pa
 
+    from churn_core.data.duckdb_safety import connection_config, lock_down
+
     con = duckdb.connect(
         database=":memory:",
-        config={
-            "python_enable_replacements": False,
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-            "allow_community_extensions": False,
-            "memory_limit": f"{int(request.get('memory_limit_mb', 512))}MB",
-            "threads": 1,
-            "temp_directory": "",
-            "max_temp_directory_size": "0B",
-        },
+        config=connection_config(memory_limit=f"{int(request.get('memory_limit_mb', 512))}MB", threads=1,
+                                 temp_directory="", max_temp_directory_size="0B"),
     )
     for name, path in request.get("tables", {}).items():
         ident = '"' + str(name).replace('"', '""') + '"'
         con.execute(f"CREATE TABLE {ident} AS SELECT * FROM read_parquet(?)", [str(path)])
-    con.execute("SET enable_external_access=false")
-    con.execute("SET lock_configuration=true")
+    lock_down(con)
 
     sql = request["sql"]
     statements = duckdb.extract_statements(sql)

@@ -34,6 +34,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from churn_core.data.duckdb_safety import connection_config, lock_down
 from churn_core.errors import ChurnCoreError
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -146,21 +147,10 @@ class SessionStore:
         temp_dir.mkdir(exist_ok=True)
         self._con = duckdb.connect(
             database=":memory:",
-            config={
-                "python_enable_replacements": False,
-                "autoinstall_known_extensions": False,
-                "autoload_known_extensions": False,
-                "allow_community_extensions": False,
-                "memory_limit": memory_limit,
-                "threads": self.threads,
-                "max_temp_directory_size": max_temp,
-                "temp_directory": str(temp_dir),
-            },
+            config=connection_config(memory_limit=memory_limit, threads=self.threads,
+                                     max_temp_directory_size=max_temp, temp_directory=str(temp_dir)),
         )
-        root = str(self.root_dir).replace("'", "''")
-        self._con.execute(f"SET allowed_directories=['{root}']")
-        self._con.execute("SET enable_external_access=false")
-        self._con.execute("SET lock_configuration=true")
+        lock_down(self._con, allowed_directory=self.root_dir)
         self._closed = False
 
     # ------------------------------------------------------------------ data

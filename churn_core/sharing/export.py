@@ -138,7 +138,9 @@ def csv_bytes_fast(df):
     folder = tempfile.mkdtemp(prefix="csv-")
     try:
         path = f"{folder}/out.csv"
-        con = duckdb.connect(config={"threads": 2})
+        from churn_core.data.duckdb_safety import connection_config
+
+        con = duckdb.connect(config=connection_config(threads=2))
         try:
             con.register("t", table)
             con.execute(f"COPY t TO '{path}' (HEADER, DELIMITER ',', QUOTE '\"', ESCAPE '\"', "
