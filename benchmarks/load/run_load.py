@@ -37,6 +37,7 @@ words keep it working.
 import argparse
 import asyncio
 import json
+import math
 import os
 import platform
 import shutil
@@ -486,10 +487,11 @@ def max_overlap(sessions):
 
 
 def percentile(values, q):
+    """Nearest-rank percentile: the smallest value with at least ``q`` % of the values <= it."""
     if not values:
         return None
     values = sorted(values)
-    k = max(0, min(len(values) - 1, int(round(q / 100.0 * len(values) + 0.5)) - 1))
+    k = max(0, min(len(values) - 1, math.ceil(round(q / 100.0 * len(values), 9)) - 1))
     return values[k]
 
 
