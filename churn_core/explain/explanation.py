@@ -177,7 +177,8 @@ class Explanation:
             margin=self.margin[positions],
             proba=self.proba[positions],
             model_key=self.model_key,
-            extra=self.extra,
+            # settings carry over; per-row caches (keys starting with "_") belong to these rows only
+            extra={k: v for k, v in self.extra.items() if not str(k).startswith("_")},
         )
 
 

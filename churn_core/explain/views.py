@@ -170,28 +170,53 @@ def pick_interaction_partner(explanation, column, max_rows=2000):
 
     Same idea as ``shap.utils.approximate_interactions``: sort rows by the feature's value, cut
     them in bins, and sum per bin the absolute correlation between the feature's SHAP values and
-    each other feature's value.
+    each other feature's value. Every other feature is scored at once per bin (the value codes of
+    the sampled rows are computed once per explanation and reused for every feature's plot).
     """
     j = explanation.columns.index(column)
-    rows = _sample_positions(explanation, max_rows)
-    x = _value_codes(explanation.values[column].to_numpy()[rows])
+    rows, codes = _partner_codes(explanation, max_rows)
+    x = codes[:, j]
     order = np.argsort(np.nan_to_num(x, nan=np.inf), kind="stable")
     shap_f = explanation.contributions[rows, j].astype(np.float64)[order]
-    bins = np.array_split(np.arange(len(order)), max(1, len(order) // 50))
-    best, best_score = None, -1.0
-    for g, col in enumerate(explanation.columns):
-        if g == j:
-            continue
-        v = _value_codes(explanation.values[col].to_numpy()[rows])[order]
-        score = 0.0
-        for b in bins:
-            vb, sb = v[b], shap_f[b]
-            ok = ~np.isnan(vb)
-            if ok.sum() > 2 and np.std(vb[ok]) > 0 and np.std(sb[ok]) > 0:
-                score += abs(np.corrcoef(vb[ok], sb[ok])[0, 1])
-        if score > best_score:
-            best, best_score = col, score
-    return best
+    values = codes[order]
+    score = np.zeros(values.shape[1])
+    for b in np.array_split(np.arange(len(order)), max(1, len(order) // 50)):
+        score += _bin_abs_correlation(values[b], shap_f[b])
+    score[j] = -np.inf
+    if len(score) < 2:
+        return None
+    return explanation.columns[int(np.argmax(score))]
+
+
+def _partner_codes(explanation, max_rows):
+    """``(rows, codes)``: the sampled rows and every feature's value codes there (cached)."""
+    cache = explanation.extra.setdefault("_partner_codes", {})
+    if max_rows not in cache:
+        rows = _sample_positions(explanation, max_rows)
+        codes = np.column_stack([_value_codes(explanation.values[col].to_numpy()[rows])
+                                 for col in explanation.columns]) if explanation.columns else \
+            np.empty((len(rows), 0))
+        cache[max_rows] = (rows, codes)
+    return cache[max_rows]
+
+
+def _bin_abs_correlation(values, shap):
+    """|Pearson correlation| of each column of ``values`` with ``shap`` over the rows where that
+    column is known; 0 where fewer than 3 rows are known or either side does not vary."""
+    ok = ~np.isnan(values)
+    n = ok.sum(axis=0)
+    safe_n = np.maximum(n, 1)
+    s = np.broadcast_to(shap[:, None], values.shape)
+    mv = np.where(ok, values, 0.0).sum(axis=0) / safe_n
+    ms = np.where(ok, s, 0.0).sum(axis=0) / safe_n
+    dv = np.where(ok, values - mv, 0.0)
+    ds = np.where(ok, s - ms, 0.0)
+    var_v = (dv * dv).sum(axis=0) / safe_n
+    var_s = (ds * ds).sum(axis=0) / safe_n
+    good = (n > 2) & (var_v > 0) & (var_s > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = (dv * ds).sum(axis=0) / safe_n / np.sqrt(var_v * var_s)
+    return np.where(good, np.abs(np.clip(corr, -1.0, 1.0)), 0.0)
 
 
 def compute_dependence_data(explanation, column, color_column=None, max_points=2000, seed=0):

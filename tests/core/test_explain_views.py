@@ -170,3 +170,14 @@ def test_empty_segment_is_refused(expl):
 
     with pytest.raises(ChurnCoreError, match="no customers"):
         explain.compute_segment_drivers(expl, np.zeros(len(expl), dtype=bool))
+
+
+def test_interaction_partner_codes_are_cached_per_explanation_not_shared_with_a_subset(expl):
+    from churn_core.explain import views as V
+
+    col = expl.columns[0]
+    first = V.pick_interaction_partner(expl, col)
+    assert "_partner_codes" in expl.extra
+    part = expl.subset(np.arange(0, len(expl), 2))
+    assert "_partner_codes" not in part.extra
+    assert V.pick_interaction_partner(expl, col) == first
