@@ -66,7 +66,7 @@ def time_ours(df, roles, interactions_all=True):
 
     t = t0 = time.perf_counter()
     model = ChurnModel().fit(df, roles)
-    t = lap("fit (gate, 5-fold cross-fitting, calibration, baseline, test)", t)
+    t = lap("fit (gate, 5-fold cross-fitting up to 50k rows or a validation split, calibration, baseline, test)", t)
     expl = explain.compute_explanation(model, df)
     t = lap("explanation of every row (TreeSHAP)", t)
     imp = explain.compute_global_importance(model, explanation=expl)
