@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from churn_core.data.store import SessionStore
+from churn_core.data.store import SessionStore, start_memory_janitor
 from studio.i18n import t
 
 DATA_PAGE = "pages/1_data.py"
@@ -33,6 +33,7 @@ def get_workspace():
     """This session's Workspace (created on first use, with the session's private store)."""
     from churn_core.workspace import Workspace
 
+    start_memory_janitor()  # expired sessions' memory goes back to the OS (once per process)
     ws = st.session_state.get("workspace")
     if ws is None:
         ws = Workspace()

@@ -173,3 +173,21 @@ def test_closed_store_gives_its_memory_back():
     assert loaded - base > 150  # the session really held memory
     assert after - base < 30, got  # and gave it back
     assert got["untrimmed"][1] - base > after - base + 40, got  # the release is what made the difference
+
+
+def test_memory_janitor_starts_once_collects_and_stops(monkeypatch):
+    import threading
+
+    from churn_core.data import store as store_module
+
+    passes = threading.Event()
+    monkeypatch.setattr(store_module, "_janitor", None)
+    monkeypatch.setattr(store_module, "_collect_and_release", passes.set)
+    first = store_module.start_memory_janitor(period_s=0.05)
+    try:
+        assert store_module.start_memory_janitor(period_s=0.05) is first
+        assert first.daemon and first.name == "retention-memory-janitor"
+        assert passes.wait(2.0)
+    finally:
+        store_module.stop_memory_janitor()
+    assert not first.is_alive()
