@@ -23,11 +23,13 @@ has served in its malloc arenas (see ``BENCHMARKS.md``, "Load test").
 import ctypes
 import ctypes.util
 import gc
+import os
 import re
 import shutil
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -104,7 +106,7 @@ _janitor = None
 _janitor_lock = threading.Lock()
 
 
-def start_memory_janitor(period_s=JANITOR_PERIOD_S):
+def start_memory_janitor(period_s=JANITOR_PERIOD_S, before=None):
     """Collect garbage and return freed memory to the OS every ``period_s`` seconds (once per process).
 
     A server frees a session's state (its frames, model and results) when the session expires,
@@ -113,17 +115,23 @@ def start_memory_janitor(period_s=JANITOR_PERIOD_S):
     Streamlit's per-run full collection switched off for speed (``.streamlit/config.toml``), the
     expired state's cycles and glibc's freed pages stayed until something else collected: the load
     test measured +22 % after the TTL. The janitor's pass costs a full collection (tens of ms)
-    every ``period_s``. Returns the thread.
+    every ``period_s``. ``before``: a callable run first in every pass (the app passes the one
+    that ends expired sessions). Returns the thread.
     """
     global _janitor
     with _janitor_lock:
         if _janitor is None or not _janitor.is_alive():
             stop = threading.Event()
+            snapshots = _snapshot_folder()
 
             def loop():
                 while not stop.wait(period_s):
                     try:
+                        if before is not None:
+                            before()
                         _collect_and_release()
+                        if snapshots is not None:
+                            _dump_snapshot(snapshots)
                     except Exception:  # noqa: BLE001 - a failed pass never stops the server
                         pass
 
@@ -131,6 +139,57 @@ def start_memory_janitor(period_s=JANITOR_PERIOD_S):
             _janitor.stop = stop
             _janitor.start()
     return _janitor
+
+
+def _snapshot_folder():
+    """Diagnosis only: with ``RS_MEMORY_SNAPSHOTS=DIR`` in the server's environment, Python's
+    allocations are traced (``tracemalloc``, 4 frames) and every janitor pass dumps a snapshot into
+    DIR (``benchmarks/load`` compares them). Off by default: tracing slows the server."""
+    folder = os.environ.get("RS_MEMORY_SNAPSHOTS")
+    if not folder:
+        return None
+    import tracemalloc
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    if os.environ.get("RS_MEMORY_TRACE", "1") != "0" and not tracemalloc.is_tracing():
+        tracemalloc.start(4)
+    return Path(folder)
+
+
+def _dump_snapshot(folder):
+    import json
+    import tracemalloc
+
+    stamp = f"{time.time():.0f}"
+    if os.environ.get("RS_MEMORY_TRACE", "1") != "0":
+        tracemalloc.take_snapshot().dump(str(folder / f"snapshot_{stamp}.pickle"))
+    live = [o for o in gc.get_objects() if type(o).__name__ == "Workspace"]
+    report = {"live_workspaces": len(live), "holders": []}
+    for ws in live[:3]:
+        report["holders"].append(_holder_chain(ws))
+    (folder / f"holders_{stamp}.json").write_text(json.dumps(report, indent=1, default=str))
+
+
+def _holder_chain(obj, depth=6):
+    """Types of the objects holding ``obj``, a few levels up (diagnosis of what keeps a session alive)."""
+    import inspect
+
+    chain, current, seen = [], obj, {id(obj)}
+    for _ in range(depth):
+        refs = [r for r in gc.get_referrers(current)
+                if id(r) not in seen and not inspect.isframe(r) and r is not chain]
+        if not refs:
+            break
+        described = []
+        for r in refs[:5]:
+            d = type(r).__module__ + "." + type(r).__qualname__
+            if isinstance(r, dict):
+                d += " keys=" + ",".join(str(k) for k in list(r)[:8])
+            described.append(d)
+        chain.append(described)
+        current = refs[0]
+        seen.add(id(current))
+    return chain
 
 
 def stop_memory_janitor():
