@@ -122,12 +122,17 @@ def test_tour_runs_start_to_finish_and_sets_up_every_page(lang):
     check_reveal(at, lang)
 
 
-def test_back_goes_to_the_previous_step():
+def workshop_at(lang, step):
+    """The workshop page run in ``lang`` with ``workshop_step`` already set to ``step``."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["lang"] = "en"
-    at.session_state["workshop_step"] = 3
+    at.session_state["lang"] = lang
+    at.session_state["workshop_step"] = step
     at.switch_page(PAGE)
-    at.run()
+    return at.run()
+
+
+def test_back_goes_to_the_previous_step():
+    at = workshop_at("en", step=3)
     assert at.subheader[0].value == "4. Early warning"
     assert at.get("progress")[0].proto.text == "Step 4 of 8"
     at.button(key="workshop_back").click().run()
@@ -138,11 +143,7 @@ def test_back_goes_to_the_previous_step():
 
 
 def test_first_step_has_no_back_and_a_bad_step_starts_over():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["lang"] = "zh"
-    at.session_state["workshop_step"] = 42
-    at.switch_page(PAGE)
-    at.run()
+    at = workshop_at("zh", step=42)
     assert state(at, "workshop_step") == 0
     assert at.subheader[0].value == "1. 数据"
     assert [b.key for b in at.button if b.key == "workshop_back"] == []

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import wait_idle
+
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 LANG = {
     "en": {"locale": "en-US", "workshop": "Workshop",
@@ -40,13 +41,6 @@ for _lang, _words in LANG.items():
 # app_url and browser: the shared fixtures of tests/e2e/conftest.py (one server and one Chromium per module)
 
 
-def _wait_idle(page, timeout=120_000):
-    page.wait_for_timeout(300)
-    page.wait_for_selector(IDLE, timeout=timeout)
-    page.wait_for_timeout(300)
-    page.wait_for_selector(IDLE, timeout=timeout)
-
-
 def _assert_clean(page, errors, where):
     exceptions = page.locator("[data-testid='stException']")
     assert exceptions.count() == 0, f"{where}: {exceptions.first.inner_text()[:500]}"
@@ -65,7 +59,7 @@ def _wait_title(page, title, timeout=180_000):
     from playwright.sync_api import expect
 
     expect(page.locator("[data-testid='stMain'] h1").first).to_have_text(title, timeout=timeout)
-    _wait_idle(page, timeout=timeout)
+    wait_idle(page, timeout=timeout)
 
 
 def _open_workshop(page, words):
@@ -86,7 +80,7 @@ def test_workshop_tour_and_offline_board_report(app_url, browser, lang, tmp_path
     page.on("pageerror", lambda e: errors.append(str(e)))
 
     page.goto(app_url)
-    _wait_idle(page)
+    wait_idle(page)
     _open_workshop(page, words)
     _assert_clean(page, errors, "workshop")
     assert _main_title(page) == words["titles"][-1]
@@ -111,7 +105,7 @@ def test_workshop_tour_and_offline_board_report(app_url, browser, lang, tmp_path
     sidebar.get_by_text(words["report"], exact=True).first.click()
     page.locator(".st-key-_report_prepare button").click()
     page.locator(".st-key-_report_download button").wait_for(timeout=180_000)
-    _wait_idle(page, timeout=180_000)
+    wait_idle(page, timeout=180_000)
     _assert_clean(page, errors, "report prepared")
     with page.expect_download(timeout=60_000) as info:
         page.locator(".st-key-_report_download button").click()
